@@ -1,0 +1,124 @@
+"Contracts of artifact_fastai.ensemble: combining, Caruana selection, abstention and its coverage, save/load."
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from artifact_fastai.core import ARTIFACT, CLEAN
+from artifact_fastai.ensemble import (SELECTION_METRICS, abstain_mask, combine_probs, coverage_report, decide,
+                                      disagreement, fit_ensemble, member_spread, rank_scores, selective_ensemble,
+                                      tau_for_coverage)
+
+
+def members(n=600, seed=0, strengths=(1.0, 0.8, 0.6), n_noise=1, frac_artifact=0.3):
+    "Labels and (n_members, n) probabilities: informative members of given `strengths`, then pure-noise members."
+    r = np.random.default_rng(seed)
+    y = np.where(r.random(n) < frac_artifact, ARTIFACT, CLEAN)
+    logits = [s * (1 - 2 * y) + r.normal(0, 1, n) for s in strengths] + [r.normal(0, 1, n) for _ in range(n_noise)]
+    return y, 1 / (1 + np.exp(-np.array(logits)))
+
+
+def test_combine_mean_weighted_and_rank():
+    P = np.array([[0.9, 0.2, 0.4], [0.5, 0.1, 0.3], [0.1, 0.6, 0.8]])
+    np.testing.assert_allclose(combine_probs(P), P.mean(0))
+    np.testing.assert_allclose(combine_probs(P, [2, 1, 1]), (2 * P[0] + P[1] + P[2]) / 4)
+    np.testing.assert_allclose(combine_probs(P, [0, 0, 5]), P[2])
+    # rank averaging ignores each member's scale: a monotone transform of one member changes nothing
+    P2 = P.copy(); P2[1] = P2[1] ** 3
+    np.testing.assert_allclose(combine_probs(P, method='rank'), combine_probs(P2, method='rank'))
+    np.testing.assert_allclose(rank_scores([[0.3, 0.3, 0.9]]), [[1 / 3, 1 / 3, 5 / 6]])  # ties share the mid-rank
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+@pytest.mark.parametrize('metric', ['auc', 'neg_log_loss'])
+def test_selective_ensemble_keeps_strong_and_drops_useless(seed, metric):
+    y, P = members(seed=seed, n_noise=2)
+    sel = selective_ensemble(P, y, metric=metric)
+    assert (sel.weights[3:] == 0).all(), sel.weights  # the random members get no weight
+    assert sel.weights[0] > 0 and sel.weights[0] >= sel.weights[2]  # the strongest is in and weighs most
+    if metric == 'auc': assert (sel.weights[:3] > 0).all(), sel.weights  # ranking gains from all three
+    assert sel.path[0] == 0 and sel.weights.sum() == pytest.approx(1)
+    f = SELECTION_METRICS[metric]
+    assert f(y, combine_probs(P, sel.weights)) == pytest.approx(sel.score)
+    assert sel.score >= max(f(y, p) for p in P)
+    assert sel.score > f(y, P.mean(0))  # beats plain averaging, which lets the noise in
+
+
+def test_selection_is_with_replacement_and_keeps_best_prefix():
+    # a strong member and a weak one: the weak one helps a little, but only with a small weight,
+    # which selection with replacement expresses by picking the strong member several times
+    y, P = members(seed=3, strengths=(1.5, 0.5), n_noise=0)
+    sel = selective_ensemble(P, y, metric='auc', n_rounds=12)
+    assert len(sel.path) == 13
+    assert sel.counts[0] >= 2 and sel.counts[1] >= 1 and 0.6 < sel.weights[0] < 1
+    assert sel.n_kept == int(np.argmax(sel.scores)) + 1
+    assert sel.scores[sel.n_kept - 1] == max(sel.scores)
+
+
+def test_selection_with_custom_metric():
+    y, P = members(seed=4)
+    sel = selective_ensemble(P, y, metric=lambda y, p: roc_auc_score(y == ARTIFACT, p))
+    assert sel.weights[3] == 0
+
+
+def test_abstention_coverage_reported_exactly():
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    p = np.array([.9, .7, .2, .6, .3, .1, .2, .4])
+    unsure = np.array([0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    r = coverage_report(y, p, unsure, 0.5)
+    assert r['n'] == 8 and r['n_unsure'] == 3 and r['coverage'] == pytest.approx(5 / 8)
+    assert r['artifact_coverage'] == pytest.approx(1 / 3)
+    # forced decisions on the unsure images: .7 Artifact (right), .2 Clean (wrong), .6 Artifact (wrong)
+    assert r['error_rate_unsure'] == pytest.approx(2 / 3)
+    assert r['accuracy_all'] == pytest.approx(6 / 8) and r['accuracy_decided'] == pytest.approx(1.0)
+    assert r['recall_all'] == pytest.approx(2 / 3) and r['recall_decided'] == pytest.approx(1.0)
+    assert decide(p, 0.5, unsure).tolist() == ['Artifact', 'Unsure', 'Unsure', 'Unsure', 'Clean', 'Clean', 'Clean', 'Clean']
+
+
+@pytest.mark.parametrize('rule', ['std', 'margin'])
+def test_tau_for_coverage_chosen_on_val_transfers_to_test(rule):
+    y, P = members(n=2000, seed=5)
+    w = [1, 1, 1, 0]
+    t = 0.5
+    for cov in (0.5, 0.8, 0.95):
+        tau = tau_for_coverage(P[:, :1000], cov, w, rule, t)
+        assert (~abstain_mask(P[:, :1000], w, rule, tau, t)).mean() == pytest.approx(cov, abs=0.005)
+        assert (~abstain_mask(P[:, 1000:], w, rule, tau, t)).mean() == pytest.approx(cov, abs=0.05)
+
+
+def test_abstention_sets_aside_harder_images():
+    y, P = members(n=2000, seed=6)
+    w = np.array([1, 1, 1, 0]) / 3
+    p = combine_probs(P, w)
+    for rule in ('margin', 'sides'):
+        tau = None if rule == 'sides' else tau_for_coverage(P[:, :1000], 0.8, w, rule, 0.5)
+        unsure = abstain_mask(P[:, 1000:], w, rule, tau, 0.5)
+        r = coverage_report(y[1000:], p[1000:], unsure, 0.5)
+        assert r['accuracy_decided'] > r['accuracy_all'] + 0.02, (rule, r)
+        assert r['error_rate_unsure'] > 1.5 * (1 - r['accuracy_all']), (rule, r)
+
+
+def test_spread_and_sides():
+    P = np.array([[0.1, 0.9, 0.6], [0.3, 0.1, 0.7]])
+    np.testing.assert_allclose(member_spread(P), [0.1, 0.4, 0.05])
+    np.testing.assert_allclose(disagreement(P, rule='sides'), [0, 1, 0])
+    np.testing.assert_allclose(disagreement(P, rule='margin'), [0.1 / 0.3, np.inf, 0.05 / 0.15])
+
+
+def test_fit_ensemble_spec_is_json_ready_and_applies_unchanged():
+    import json
+    y, P = members(n=800, seed=7)
+    spec = fit_ensemble(P[:, :400], y[:400], names=list('abcd'), method='rank', abstain_rule='std', coverage=0.9)
+    assert spec.weights[3] == 0 and spec.threshold_source == 'val:max_f1'
+    json.dumps(spec.__dict__)  # plain data only
+    p_test = spec.predict_proba(P[:, 400:])
+    singles = np.stack([spec.predict_proba(P[:, [i]])[0] for i in range(400, 420)])
+    np.testing.assert_allclose(singles, p_test[:20])  # the same score one image at a time (stored reference)
+    assert 0.8 < 1 - spec.unsure(P[:, 400:]).mean() < 1
+    assert roc_auc_score(y[400:] == ARTIFACT, p_test) > max(roc_auc_score(y[400:] == ARTIFACT, q) for q in P[:, 400:])
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match='shape'): combine_probs(np.ones(3) * 0.5)
+    with pytest.raises(ValueError, match='not in \\[0, 1\\]'): combine_probs([[0.5, np.nan]])
+    with pytest.raises(ValueError, match='not one of'): selective_ensemble([[0.1, 0.9]], [0, 1], metric='speed')
+    with pytest.raises(ValueError, match='distinct member names'): fit_ensemble([[0.1, 0.9], [0.2, 0.7]], [0, 1], names=['a', 'a'])
