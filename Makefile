@@ -38,6 +38,7 @@ check-sync: install
 	  echo "ERROR: nbdev-export / nbdev-clean changed files: edit nbs/*.ipynb, run nbdev-export and nbdev-clean, commit both."; \
 	  git status --short; exit 1; fi; \
 	echo "notebooks and modules in sync, notebooks clean"
+	$(BIN)/python tools/nb2readme.py --check
 
 nbtest: install
 	$(BIN)/nbdev-test --n-workers 2 --timing
