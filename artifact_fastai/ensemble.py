@@ -21,7 +21,7 @@ from .metrics import check_scores, binary_metrics, choose_threshold, predict_lab
 # %% auto #0
 __all__ = ['COMBINE_METHODS', 'SELECTION_METRICS', 'UNSURE', 'ABSTAIN_RULES', 'member_matrix', 'rank_scores', 'combine_probs',
            'Selection', 'selective_ensemble', 'member_spread', 'disagreement', 'abstain_mask', 'tau_for_coverage',
-           'coverage_report', 'decide', 'EnsembleSpec', 'fit_ensemble']
+           'coverage_report', 'decide', 'EnsembleSpec', 'fit_ensemble', 'EnsembleDetector', 'load_ensemble']
 
 # %% ../nbs/09_ensemble.ipynb #9885ff69
 COMBINE_METHODS = ('mean', 'rank')
@@ -221,3 +221,110 @@ def fit_ensemble(P_val, y_val, names: Sequence[str] | None = None, select: bool 
                  if select else dict(metric=None))
     return EnsembleSpec(names, [float(v) for v in weights], method, None if reference is None else reference.tolist(),
                         float(t), t.source, abstain_rule, tau, selection)
+
+# %% ../nbs/09_ensemble.ipynb #01a9e834
+def _member_name(m, i: int) -> str:
+    "A folder-safe name for member `m`: its folder name, else its architecture."
+    path = getattr(m, 'path', None)
+    name = Path(path).name if path else str(getattr(m.config, 'arch', f'member{i}'))
+    return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in name) or f'member{i}'
+
+def _unique(names: list) -> list:
+    "Make `names` distinct by suffixing repeats with _2, _3, ..."
+    seen, out = {}, []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f'{n}_{seen[n]}')
+    return out
+
+def _prune(spec: EnsembleSpec, keep: np.ndarray) -> EnsembleSpec:
+    "`spec` restricted to members `keep` (weights renormalised; selection path kept under the original names)."
+    w = np.asarray(spec.weights)[keep]
+    ref = None if spec.reference is None else [spec.reference[i] for i in np.flatnonzero(keep)]
+    sel = dict(spec.selection, all_members=spec.names)
+    return EnsembleSpec([n for n, k in zip(spec.names, keep) if k], (w / w.sum()).tolist(), spec.method, ref,
+                        spec.threshold, spec.threshold_source, spec.abstain_rule, spec.tau, sel)
+
+# %% ../nbs/09_ensemble.ipynb #e00e0273
+class EnsembleDetector:
+    "Member detectors combined by an `EnsembleSpec`; `predict_proba` gives P(Artifact), `save`/`load` a folder."
+    kind = 'ensemble'
+
+    def __init__(self, members: Sequence, spec: EnsembleSpec, metrics: dict | None = None, path=None):
+        if len(members) != len(spec.names):
+            raise ValueError(f"{len(members)} members given for the {len(spec.names)} named in the spec: {spec.names}")
+        self.members, self.spec, self.path = list(members), spec, path
+        extra = dict(members=list(spec.names), **{k: v for k, v in asdict(spec).items() if k not in ('names', 'threshold', 'threshold_source')},
+                     member_kinds=[getattr(m.config, 'kind', '?') for m in self.members])
+        self.config = DetectorConfig(arch='ensemble', kind='ensemble', threshold=spec.threshold,
+                                     threshold_source=spec.threshold_source, extra=extra, metrics=dict(metrics or {}),
+                                     img_size=max(int(getattr(m.config, 'img_size', 0)) for m in self.members))
+
+    @classmethod
+    def from_validation(cls, members: Sequence, P_val, y_val, names: Sequence[str] | None = None, prune: bool = True,
+                        **kwargs) -> 'EnsembleDetector':
+        "Fit the spec with `fit_ensemble` on validation member probabilities `P_val` (rows in `members` order)."
+        names = list(names) if names is not None else _unique([_member_name(m, i) for i, m in enumerate(members)])
+        spec = fit_ensemble(P_val, y_val, names, **kwargs)
+        keep = np.asarray(spec.weights) > 0 if prune else np.ones(len(names), bool)
+        p_val = spec.predict_proba(P_val)
+        metrics = {f'val_{k}': v for k, v in binary_metrics(y_val, p_val, spec.threshold).items()}
+        if spec.abstain_rule: metrics['val_coverage'] = float(1 - spec.unsure(P_val).mean())
+        return cls([m for m, k in zip(members, keep) if k], _prune(spec, keep) if prune else spec, metrics)
+
+    def member_probs(self, images: list) -> np.ndarray:
+        "P(Artifact) from every member for `images`; shape (n_members, N)."
+        return np.stack([np.asarray(m.predict_proba(images), dtype=float).reshape(-1) for m in self.members])
+
+    def predict_proba(self, images: list) -> np.ndarray:
+        "Combined P(Artifact) for a list of PIL `images`; shape (N,)."
+        return self.spec.predict_proba(self.member_probs(images))
+
+    def predict_with_unsure(self, images: list) -> pd.DataFrame:
+        "Per image: combined probability, member disagreement, Unsure flag and label ('Artifact'/'Clean'/'Unsure')."
+        P = self.member_probs(images); p = self.spec.predict_proba(P)
+        rule = self.spec.abstain_rule or 'std'
+        unsure = self.spec.unsure(P)
+        return pd.DataFrame({'prob_artifact': p, 'disagreement': disagreement(P, self.spec.weights, rule, self.spec.threshold,
+                                                                          self.spec.method, self.spec.reference),
+                             'unsure': unsure, 'label': decide(p, self.spec.threshold, unsure)})
+
+# %% ../nbs/09_ensemble.ipynb #b3f75aca
+def _save_member(m, dest: Path) -> None:
+    "Write member `m` into folder `dest`: copy the folder it was loaded from, else call its `save`."
+    src = getattr(m, 'path', None)
+    if src is not None and (Path(src) / 'config.json').is_file(): shutil.copytree(src, dest)
+    elif hasattr(m, 'save'): m.save(dest)
+    else: raise ValueError(f"member {m.config.arch!r} has neither a folder to copy (`path`) nor a `save` method; "
+                           "save it with `learner.save_detector` and load it from that folder first")
+
+def _ensemble_save(self: EnsembleDetector, dest, overwrite: bool = False) -> Path:
+    "Write `config.json` and a copy of every member folder under `dest`/members."
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        if not overwrite: raise FileExistsError(f"{dest} is not empty; pass overwrite=True or choose a new folder")
+        shutil.rmtree(dest)
+    (dest / 'members').mkdir(parents=True)
+    for name, m in zip(self.spec.names, self.members): _save_member(m, dest / 'members' / name)
+    self.config.to_json(dest / 'config.json')
+    self.path = dest
+    return dest
+
+EnsembleDetector.save = _ensemble_save
+
+# %% ../nbs/09_ensemble.ipynb #9948e8d4
+def load_ensemble(path, loader: Callable | None = None) -> EnsembleDetector:
+    "Load an ensemble folder written by `EnsembleDetector.save`; members load with `loader` (default `learner.load_detector`)."
+    path = Path(path)
+    cfg = DetectorConfig.from_json(path / 'config.json')
+    if cfg.kind != 'ensemble': raise ValueError(f"{path}: config kind is {cfg.kind!r}, not 'ensemble'")
+    if loader is None: from artifact_fastai.learner import load_detector as loader
+    x = dict(cfg.extra)
+    missing = [n for n in x['members'] if not (path / 'members' / n / 'config.json').is_file()]
+    if missing: raise FileNotFoundError(f"{path}: member folders {missing} are missing under members/; copy the whole ensemble folder")
+    spec = EnsembleSpec(x['members'], x['weights'], x['method'], x.get('reference'), cfg.threshold, cfg.threshold_source,
+                        x.get('abstain_rule'), x.get('tau'), x.get('selection', {}))
+    members = [loader(path / 'members' / n) for n in spec.names]
+    return EnsembleDetector(members, spec, cfg.metrics, path=path)
+
+EnsembleDetector.load = staticmethod(load_ensemble)

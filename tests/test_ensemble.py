@@ -122,3 +122,84 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='not in \\[0, 1\\]'): combine_probs([[0.5, np.nan]])
     with pytest.raises(ValueError, match='not one of'): selective_ensemble([[0.1, 0.9]], [0, 1], metric='speed')
     with pytest.raises(ValueError, match='distinct member names'): fit_ensemble([[0.1, 0.9], [0.2, 0.7]], [0, 1], names=['a', 'a'])
+
+
+# ---- EnsembleDetector: built on duck-typed members (anything with .config and predict_proba(list of PIL images))
+from pathlib import Path
+
+from PIL import Image
+
+from artifact_fastai.core import DetectorConfig
+from artifact_fastai.ensemble import EnsembleDetector, EnsembleSpec, load_ensemble
+
+
+class ChannelMember:
+    "A tiny stand-in detector: P(Artifact) = `gain` x mean of one colour channel (or noise from the pixels' hash)."
+    def __init__(self, channel, gain=1.0, path=None):
+        self.channel, self.gain, self.path = channel, gain, path
+        self.config = DetectorConfig(arch=f'toy{channel}', kind='toy', img_size=8, extra=dict(channel=channel, gain=gain))
+
+    def predict_proba(self, images):
+        a = np.stack([np.asarray(im, dtype=float) / 255 for im in images])
+        if self.channel == 'noise':
+            return np.array([np.random.default_rng(int(x.sum() * 1000) % 2**32).random() for x in a])
+        return np.clip(a[..., self.channel].mean((1, 2)) * self.gain, 0, 1)
+
+    def save(self, dest):
+        Path(dest).mkdir(parents=True)
+        self.config.to_json(Path(dest) / 'config.json')
+        (Path(dest) / 'model.safetensors').write_bytes(b'weights of ' + str(self.channel).encode())
+
+    @classmethod
+    def load(cls, path):
+        cfg = DetectorConfig.from_json(Path(path) / 'config.json')
+        assert (Path(path) / 'model.safetensors').is_file()
+        return cls(cfg.extra['channel'], cfg.extra['gain'], path=Path(path))
+
+
+def toy_images(n=120, seed=0):
+    "Images whose red and green channels both carry the label (Artifact = brighter), plus pixel noise."
+    r = np.random.default_rng(seed)
+    y = np.where(r.random(n) < 0.4, ARTIFACT, CLEAN)
+    imgs = []
+    for lab in y:
+        base = 0.6 if lab == ARTIFACT else 0.4
+        a = np.clip(r.normal(base, 0.12, (1, 1, 3)) + r.normal(0, 0.05, (8, 8, 3)), 0, 1)
+        imgs.append(Image.fromarray((a * 255).astype(np.uint8)))
+    return y, imgs
+
+
+def test_ensemble_detector_from_validation_drops_useless_and_round_trips(tmp_path):
+    y, imgs = toy_images(300)  # 150 validation images: with far fewer, noise can win a greedy step by chance
+    members_ = [ChannelMember(0), ChannelMember(1), ChannelMember('noise')]
+    probe = EnsembleDetector(members_, EnsembleSpec(['r', 'g', 'n'], [1 / 3] * 3))
+    P_val = probe.member_probs(imgs[:150])
+    ens = EnsembleDetector.from_validation(members_, P_val, y[:150], abstain_rule='margin', coverage=0.9)
+    assert [m.channel for m in ens.members] == [0, 1]  # the noise member was dropped
+    assert ens.spec.names == ['toy0', 'toy1'] and ens.spec.selection['all_members'] == ['toy0', 'toy1', 'toynoise']
+    assert ens.config.kind == 'ensemble' and ens.config.threshold_source == 'val:max_f1'
+    assert set(ens.config.extra) >= {'members', 'weights', 'method', 'abstain_rule', 'tau', 'selection'}
+    assert 'val_f1' in ens.config.metrics and 0.85 <= ens.config.metrics['val_coverage'] <= 1
+
+    folder = ens.save(tmp_path / 'ens')
+    assert (folder / 'config.json').is_file()
+    assert sorted(p.name for p in (folder / 'members').iterdir()) == ['toy0', 'toy1']
+    assert (folder / 'members' / 'toy0' / 'model.safetensors').read_bytes() == b'weights of 0'
+    back = load_ensemble(folder, loader=ChannelMember.load)
+    assert back.spec == ens.spec and back.config.threshold == ens.config.threshold
+    np.testing.assert_allclose(back.predict_proba(imgs[150:]), ens.predict_proba(imgs[150:]))
+    assert back.predict_with_unsure(imgs[150:]).equals(ens.predict_with_unsure(imgs[150:]))
+    # saving a loaded ensemble copies the member folders it was loaded from
+    again = load_ensemble(back.save(tmp_path / 'copy'), loader=ChannelMember.load)
+    np.testing.assert_allclose(again.predict_proba(imgs), ens.predict_proba(imgs))
+
+
+def test_ensemble_folder_errors(tmp_path):
+    ens = EnsembleDetector([ChannelMember(0), ChannelMember(1)], EnsembleSpec(['a', 'b'], [0.5, 0.5]))
+    folder = ens.save(tmp_path / 'e')
+    with pytest.raises(FileExistsError, match='not empty'): ens.save(folder)
+    ens.save(folder, overwrite=True)
+    import shutil
+    shutil.rmtree(folder / 'members' / 'b')
+    with pytest.raises(FileNotFoundError, match=r"\['b'\]"): load_ensemble(folder, loader=ChannelMember.load)
+    with pytest.raises(ValueError, match='2 named in the spec'): EnsembleDetector([ChannelMember(0)], EnsembleSpec(['a', 'b'], [0.5, 0.5]))
