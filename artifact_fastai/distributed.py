@@ -183,7 +183,7 @@ def _fit(learn, epochs: int, lr: float | None, pretrained: bool) -> dict:
     names = [n for n in learn.recorder.metric_names[1:] if n != 'time']
     return {n: float(v) for n, v in zip(names, learn.recorder.values[-1])}
 
-# %% ../nbs/12_distributed.ipynb #4491a37b
+# %% ../nbs/12_distributed.ipynb #63b0f8d4
 def train_distributed(data: str | Path,  # data root in the seed layout (train.csv/val.csv or labels.csv)
                       arch: str = 'resnet18',  # timm / torchvision architecture name
                       epochs: int = 1,  # training epochs
@@ -195,6 +195,7 @@ def train_distributed(data: str | Path,  # data root in the seed layout (train.c
                       pretrained: bool = False,  # start from ImageNet weights (must be available offline)
                       seed: int = 0,  # seed of the split, the sampler and the initial weights (same on all ranks)
                       cpu: bool | None = None,  # CPU (gloo) or GPU (nccl); None: CPU when no GPU is visible
+                      threshold_method: str = 'max_f1',  # how the threshold is chosen on validation (`choose_threshold`)
                       metrics_dir: str | Path | None = None,  # each rank writes `rank_<N>.json` with its metrics here
                       force: bool = False,  # overwrite an existing model folder
                       learner_kwargs: dict | None = None,  # passed to `artifact_learner` (e.g. `loss='ce'`)
@@ -216,7 +217,7 @@ def train_distributed(data: str | Path,  # data root in the seed layout (train.c
             sync_buffers(learn.model)
             probs, targets = learn.get_preds(dl=dls.valid)
         summary = dict(rank=rank_distrib(), world_size=world_size(), backend=backend or 'none', recorder=record,
-                       model_checksum=model_checksum(learn.model), **validation_summary(probs, targets))
+                       model_checksum=model_checksum(learn.model), **validation_summary(probs, targets, threshold_method))
         if is_main_process(): summary['model_dir'] = str(_save_model(learn, folder, summary, arch, size, force))
         barrier()
         if metrics_dir is not None:
@@ -226,7 +227,7 @@ def train_distributed(data: str | Path,  # data root in the seed layout (train.c
     finally:
         if joined and backend is not None: teardown_process_group()
 
-# %% ../nbs/12_distributed.ipynb #cd5bb8fe
+# %% ../nbs/12_distributed.ipynb #80a4a802
 def build_parser() -> argparse.ArgumentParser:
     "Options of `python -m artifact_fastai.distributed` (one per `train_distributed` argument)."
     p = argparse.ArgumentParser(prog='python -m artifact_fastai.distributed',
@@ -238,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default='models'); p.add_argument('--name', help='model folder name (default: the arch)')
     p.add_argument('--pretrained', action='store_true'); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--cpu', action='store_true', default=None, help='train on CPUs (gloo) even when GPUs are visible')
+    p.add_argument('--threshold-method', choices=('max_f1', 'youden', 'target_recall'), default='max_f1')
     p.add_argument('--metrics-dir', help="write each rank's validation metrics to DIR/rank_<N>.json")
     p.add_argument('--force', action='store_true', help='overwrite an existing model folder')
     p.add_argument('--quiet', action='store_true', help='no progress bars and no epoch table')
