@@ -104,7 +104,7 @@ def confusion_figure(results: Sequence[ModelResult], ncols: int = 4, size: float
     for ax in axes[n:]: ax.set_axis_off()
     return fig
 
-# %% ../nbs/11_report.ipynb #a75e13d8
+# %% ../nbs/11_report.ipynb #06194c69
 def _as_array(img) -> np.ndarray:
     "An (H, W, 3) or (H, W) array from a PIL image, an array or an image file path."
     from PIL import Image
@@ -115,11 +115,13 @@ def _as_array(img) -> np.ndarray:
     return a if a.dtype == np.uint8 else np.clip(a, 0, 1)
 
 def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int = 4, size: float = 2.2):
-    "A figure laying out `images` (PIL, arrays or files) in rows of `ncols`, with `titles` under them."
+    "A figure laying out `images` (PIL, arrays or files) in rows of `ncols`, each `size` inches wide, titled by `titles`."
     n = len(images)
     if not n: raise ValueError("image_grid needs at least one image")
     ncols = min(ncols, n); nrows = -(-n // ncols)
-    fig = _figure(size * ncols, (size + 0.35) * nrows)
+    first = _as_array(images[0])
+    height = size * first.shape[0] / first.shape[1]  # cells take the shape of the first image (e.g. side-by-side panels)
+    fig = _figure(size * ncols, (height + 0.35) * nrows)
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for i, ax in enumerate(axes):
         ax.set_axis_off()

@@ -1,0 +1,208 @@
+"""The `artifact-fastai` command end to end on a tiny synthetic set: train, evaluate, predict (kill and resume, bad
+files, --force), exit codes, a light import, and a miniature demo."""
+import csv, os, re, shutil, signal, subprocess, sys, time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from artifact_fastai.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, PREDICT_COLUMNS, main, run_demo
+from artifact_fastai.synth import make_synthetic_dataset
+
+ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'PYTHONWARNINGS': 'ignore'}
+CLI = [sys.executable, '-c', 'import sys; from artifact_fastai.cli import main; sys.exit(main())']
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory) -> Path:
+    "90 images of 32 px, 30% Artifact, in the seed layout."
+    return make_synthetic_dataset(tmp_path_factory.mktemp('cli_data'), n=90, artifact_frac=0.3, size=32, seed=0)
+
+
+@pytest.fixture(scope='module')
+def model(data, tmp_path_factory) -> Path:
+    "A resnet18 trained one epoch at 32 px through `artifact-fastai train`."
+    out = tmp_path_factory.mktemp('cli_models')/'r18'
+    assert main(['train', '--data', str(data), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--bs', '16',
+                 '--no-pretrained', '--out', str(out), '--quiet']) == EXIT_OK
+    return out
+
+
+def read_rows(path) -> list[dict]:
+    with open(path, newline='') as f: return list(csv.DictReader(f))
+
+
+def test_train_writes_model_with_val_threshold(model):
+    from artifact_fastai.core import DetectorConfig
+    assert sorted(p.name for p in model.iterdir()) == ['config.json', 'model.safetensors']
+    cfg = DetectorConfig.from_json(model/'config.json')
+    assert (cfg.arch, cfg.img_size, cfg.threshold_source) == ('resnet18', 32, 'val:max_f1')
+    assert 0 <= cfg.threshold <= 1
+
+
+def test_train_refuses_overwrite_without_force(model, data):
+    before = (model/'config.json').read_bytes()
+    assert main(['train', '--data', str(data), '--arch', 'resnet18', '--size', '32', '--out', str(model), '--quiet']) == EXIT_USAGE
+    assert (model/'config.json').read_bytes() == before
+
+
+def test_evaluate_writes_self_contained_report(model, data, tmp_path):
+    out = tmp_path/'rep'
+    args = ['evaluate', str(model), '--data', str(data), '--out', str(out), '--n-boot', '50', '--quiet']
+    assert main(args) == EXIT_OK
+    page = (out/'report.html').read_text()
+    assert page.count('src="data:image/png;base64,') >= 2  # ROC/PR and confusion matrices inside the file
+    assert re.findall(r'(?:src|href)="(?!data:)[^"]*"', page) == []
+    md = (out/'report.md').read_text()
+    assert 'val:max_f1' in md and 'test split' in md and '| r18 |' in md
+    assert all((out/'figures'/f).is_file() for f in ('roc_pr.png', 'confusion.png'))
+    row = read_rows(out/'metrics.csv')[0]
+    assert row['model'] == 'r18' and row['split'] == 'test' and int(row['n']) == len(read_rows(data/'test.csv'))
+    assert float(row['f1_low']) <= float(row['f1']) <= float(row['f1_high'])
+    assert main(args) == EXIT_USAGE           # an existing report is kept...
+    assert main(args + ['--force']) == EXIT_OK  # ...unless --force
+
+
+@pytest.fixture
+def images(data, tmp_path) -> Path:
+    "A folder with 20 good images and three bad files (empty, not an image, truncated)."
+    folder = tmp_path/'imgs'; folder.mkdir()
+    for p in sorted((data/'images').glob('*.png'))[:20]: shutil.copy(p, folder/p.name)
+    (folder/'zz_empty.png').write_bytes(b'')
+    (folder/'zz_text.png').write_text('not an image')
+    good = (folder/'img_00000.png').read_bytes(); (folder/'zz_truncated.png').write_bytes(good[:len(good) // 2])
+    return folder
+
+
+def test_predict_values_and_bad_files_become_error_rows(model, images, tmp_path):
+    from artifact_fastai.learner import load_detector
+    from artifact_fastai.data import open_image
+    out = tmp_path/'preds.csv'
+    assert main(['predict', str(model), str(images), '--out', str(out), '--bs', '8', '--quiet']) == EXIT_PROBLEMS
+    rows = read_rows(out)
+    assert tuple(rows[0]) == PREDICT_COLUMNS and len(rows) == 23
+    bad = {Path(r['path']).name for r in rows if r['error']}
+    assert bad == {'zz_empty.png', 'zz_text.png', 'zz_truncated.png'}
+    assert all(r['prob_artifact'] == '' and r['label'] == '' for r in rows if r['error'])
+    det = load_detector(model)
+    good = [r for r in rows if not r['error']]
+    expected = det.predict_proba([open_image(r['path']) for r in good])
+    np.testing.assert_allclose([float(r['prob_artifact']) for r in good], expected, atol=1e-5)
+    t = det.config.threshold
+    assert [r['label'] for r in good] == ['Artifact' if p >= t else 'Clean' for p in expected]
+
+
+def test_predict_csv_source_keeps_its_paths_and_unsure_band(model, data, tmp_path):
+    out = tmp_path/'p.csv'
+    assert main(['predict', str(model), str(data/'test.csv'), '--out', str(out), '--unsure-band', '1', '--quiet']) == EXIT_OK
+    rows = read_rows(out)
+    with open(data/'test.csv', newline='') as f: want = [r['image'] for r in csv.DictReader(f)]
+    assert [r['path'] for r in rows] == want
+    assert {r['label'] for r in rows} == {'Unsure'}
+
+
+def test_predict_force_and_foreign_outputs(model, images, tmp_path):
+    out = tmp_path/'p.csv'
+    out.write_text('my notes, not predictions')
+    args = ['predict', str(model), str(images), '--out', str(out), '--quiet']
+    assert main(args) == EXIT_USAGE and out.read_text() == 'my notes, not predictions'  # untouched
+    assert main(args + ['--force']) == EXIT_PROBLEMS and len(read_rows(out)) == 23
+    other = tmp_path/'other_model'; shutil.copytree(model, other)
+    assert main(['predict', str(other), str(images), '--out', str(out), '--quiet']) == EXIT_USAGE  # written by another model
+    assert main(['predict', str(model), str(images), '--out', str(out), '--quiet']) == EXIT_PROBLEMS  # same model: resume, nothing new
+    assert len(read_rows(out)) == 23
+
+
+def _assert_same_rows(out, reference):
+    rows, ref = read_rows(out), read_rows(reference)
+    paths = [r['path'] for r in rows]
+    assert len(paths) == len(set(paths)) == len(ref)  # none lost, none doubled
+    key = lambda r: (r['path'], r['label'], r['error'])
+    assert sorted(map(key, rows)) == sorted(map(key, ref))
+    np.testing.assert_allclose([float(r['prob_artifact'] or 'nan') for r in sorted(rows, key=key)],
+                               [float(r['prob_artifact'] or 'nan') for r in sorted(ref, key=key)], atol=1e-6)
+
+
+def test_predict_killed_then_resumed_loses_and_doubles_nothing(model, images, tmp_path):
+    reference, out = tmp_path/'ref.csv', tmp_path/'p.csv'
+    main(['predict', str(model), str(images), '--out', str(reference), '--bs', '4', '--quiet'])
+    # a real SIGKILL right after the 2nd batch was written (hidden test hook)
+    p = subprocess.run(CLI + ['predict', str(model), str(images), '--out', str(out), '--bs', '4', '--quiet',
+                              '--stop-after-batches', '2'], env=ENV, capture_output=True, text=True, timeout=600)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert len(read_rows(out)) == 8
+    with open(out, 'a') as f: f.write(str(images/'img_0'))  # and a crash in the middle of a line
+    assert main(['predict', str(model), str(images), '--out', str(out), '--bs', '4', '--quiet']) == EXIT_PROBLEMS
+    _assert_same_rows(out, reference)
+
+
+def test_predict_killed_from_outside_then_resumed(model, images, tmp_path):
+    reference, out = tmp_path/'ref.csv', tmp_path/'p.csv'
+    main(['predict', str(model), str(images), '--out', str(reference), '--bs', '2', '--quiet'])
+    p = subprocess.Popen(CLI + ['predict', str(model), str(images), '--out', str(out), '--bs', '2', '--quiet',
+                                '--batch-delay', '0.5'], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 5): time.sleep(0.05)
+    p.kill(); p.wait()
+    n_written = len(read_rows(out))
+    assert 4 <= n_written < 23
+    assert main(['predict', str(model), str(images), '--out', str(out), '--bs', '2', '--quiet']) == EXIT_PROBLEMS
+    _assert_same_rows(out, reference)
+
+
+def test_gradcam_writes_overlays(model, data, tmp_path):
+    out = tmp_path/'g'
+    args = ['gradcam', str(model), str(data/'images'), '--out', str(out), '--max-images', '3', '--quiet']
+    assert main(args) == EXIT_OK
+    assert len(list(out.glob('*.png'))) == 3 and (out/'gradcam.csv').is_file()
+    assert main(args) == EXIT_USAGE  # a non-empty folder needs --force
+
+
+def test_roi_precomputes_a_box_cache(data, tmp_path):
+    assert main(['roi', str(data), '--workers', '1', '--cache-dir', str(tmp_path/'cache'), '--quiet']) == EXIT_OK
+    cache = list((tmp_path/'cache').glob('boxes-*.jsonl'))
+    assert len(cache) == 1 and len(cache[0].read_text().splitlines()) == 1 + 90  # header + one line per image
+
+
+def test_usage_errors_exit_2(model, data, tmp_path):
+    assert main(['predict', str(tmp_path/'nope'), str(data/'images'), '--out', str(tmp_path/'p.csv')]) == EXIT_USAGE
+    assert main(['predict', str(model), str(tmp_path/'nowhere'), '--out', str(tmp_path/'p.csv')]) == EXIT_USAGE
+    assert main(['evaluate', str(model), '--data', str(tmp_path/'nowhere'), '--out', str(tmp_path/'r')]) == EXIT_USAGE
+    assert main(['train', '--train-csv', str(tmp_path/'missing.csv'), '--val-csv', str(tmp_path/'v.csv'), '--out', str(tmp_path/'m')]) == EXIT_USAGE
+    assert main(['no-such-command']) == EXIT_USAGE
+    assert main([]) == EXIT_USAGE
+    for cmd in ('train', 'evaluate', 'predict', 'gradcam', 'roi', 'demo'): assert main([cmd, '--help']) == EXIT_OK
+
+
+def test_train_with_bad_rows_drops_them_and_exits_1(data, tmp_path):
+    root = tmp_path/'d'; shutil.copytree(data, root)
+    (root/'images/img_00001.png').write_bytes(b'')
+    args = ['train', '--data', str(root), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--no-pretrained', '--quiet']
+    assert main(args + ['--out', str(tmp_path/'m1')]) == EXIT_USAGE  # bad rows stop the job by default
+    assert main(args + ['--out', str(tmp_path/'m2'), '--drop-bad']) == EXIT_PROBLEMS
+    assert (tmp_path/'m2'/'model.safetensors').is_file()
+
+
+def test_import_and_help_stay_light():
+    code = ('import sys, artifact_fastai.cli as c; c.build_parser().format_help(); '
+            'print(sorted(m for m in ("torch", "fastai", "pandas", "matplotlib") if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == '[]', out.stderr
+
+
+def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    paths = run_demo(n=100, img_size=32, size=32, epochs=1, archs=('resnet18',), n_boot=50, quiet=True)
+    assert paths['html'] == Path('reports/demo/report.html') and paths['html'].is_file()
+    names = {r['model'] for r in read_rows(paths['metrics_csv'])}
+    members = {'resnet18', 'resnet18_roi', 'anomaly_autoencoder'}
+    assert names == members | {'ensemble_mean', 'ensemble_selective'}
+    for m in names: assert (tmp_path/'models/demo'/m/'config.json').is_file()
+    md = paths['md'].read_text()
+    assert 'Abstention' in md and '## GradCAM, full frame: resnet18' in md and '## GradCAM, face ROI: resnet18_roi' in md
+    assert paths['html'].read_text().count('src="data:image/png;base64,') == 4
+    roi_maps = list((tmp_path/'gradcam_outputs_roi'/'resnet18_roi').glob('*.png'))
+    assert len(roi_maps) == len(list((tmp_path/'gradcam_outputs'/'resnet18_roi').glob('*.png'))) == 4  # 2 Artifact + 2 Clean test images
+    from artifact_fastai.learner import load_detector
+    ens = load_detector(tmp_path/'models/demo/ensemble_mean')
+    assert {m.path.name for m in ens.members} == members
