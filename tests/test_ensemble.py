@@ -124,13 +124,15 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='distinct member names'): fit_ensemble([[0.1, 0.9], [0.2, 0.7]], [0, 1], names=['a', 'a'])
 
 
-# ---- EnsembleDetector: built on duck-typed members (anything with .config and predict_proba(list of PIL images))
+# ---- EnsembleDetector: members are learner.Detectors or anything with .config and predict_proba(list of PIL images)
 from pathlib import Path
 
+import torch
 from PIL import Image
 
 from artifact_fastai.core import DetectorConfig
 from artifact_fastai.ensemble import EnsembleDetector, EnsembleSpec, load_ensemble
+from artifact_fastai.learner import Detector, build_classifier, load_detector, register_detector_kind, write_weights
 
 
 class ChannelMember:
@@ -155,6 +157,9 @@ class ChannelMember:
         cfg = DetectorConfig.from_json(Path(path) / 'config.json')
         assert (Path(path) / 'model.safetensors').is_file()
         return cls(cfg.extra['channel'], cfg.extra['gain'], path=Path(path))
+
+
+register_detector_kind('toy', ChannelMember.load)
 
 
 def toy_images(n=120, seed=0):
@@ -185,12 +190,13 @@ def test_ensemble_detector_from_validation_drops_useless_and_round_trips(tmp_pat
     assert (folder / 'config.json').is_file()
     assert sorted(p.name for p in (folder / 'members').iterdir()) == ['toy0', 'toy1']
     assert (folder / 'members' / 'toy0' / 'model.safetensors').read_bytes() == b'weights of 0'
-    back = load_ensemble(folder, loader=ChannelMember.load)
+    back = load_detector(folder)  # through the registry: kind 'ensemble', members of kind 'toy'
+    assert isinstance(back, EnsembleDetector) and isinstance(back, Detector)
     assert back.spec == ens.spec and back.config.threshold == ens.config.threshold
     np.testing.assert_allclose(back.predict_proba(imgs[150:]), ens.predict_proba(imgs[150:]))
     assert back.predict_with_unsure(imgs[150:]).equals(ens.predict_with_unsure(imgs[150:]))
     # saving a loaded ensemble copies the member folders it was loaded from
-    again = load_ensemble(back.save(tmp_path / 'copy'), loader=ChannelMember.load)
+    again = load_detector(back.save(tmp_path / 'copy'))
     np.testing.assert_allclose(again.predict_proba(imgs), ens.predict_proba(imgs))
 
 
@@ -198,8 +204,36 @@ def test_ensemble_folder_errors(tmp_path):
     ens = EnsembleDetector([ChannelMember(0), ChannelMember(1)], EnsembleSpec(['a', 'b'], [0.5, 0.5]))
     folder = ens.save(tmp_path / 'e')
     with pytest.raises(FileExistsError, match='not empty'): ens.save(folder)
-    ens.save(folder, overwrite=True)
+    ens.save(folder, force=True)
     import shutil
     shutil.rmtree(folder / 'members' / 'b')
     with pytest.raises(FileNotFoundError, match=r"\['b'\]"): load_ensemble(folder, loader=ChannelMember.load)
     with pytest.raises(ValueError, match='2 named in the spec'): EnsembleDetector([ChannelMember(0)], EnsembleSpec(['a', 'b'], [0.5, 0.5]))
+
+
+def classifier_folder(dest, seed):
+    "A real `kind='classifier'` model folder (timm's tiny test_resnet, random weights) as `save_detector` writes it."
+    torch.manual_seed(seed)
+    cfg = DetectorConfig(arch='test_resnet', img_size=32, extra=dict(n_out=2, model_kwargs={}, channels_last=False))
+    model = build_classifier(cfg)
+    dest.mkdir(parents=True)
+    cfg.extra['weights_sha256'] = write_weights(model.state_dict(), dest)
+    cfg.to_json(dest / 'config.json')
+    return dest
+
+
+def test_ensemble_of_real_classifier_folders_round_trips(tmp_path):
+    members_ = [load_detector(classifier_folder(tmp_path / f'cls{i}', i)) for i in range(2)]
+    y, imgs = toy_images(40)
+    P = np.stack([m.predict_proba(imgs) for m in members_])
+    ens = EnsembleDetector.from_validation(members_, P, y, select=False)
+    assert ens.spec.names == ['cls0', 'cls1']
+    np.testing.assert_allclose(ens.predict_proba(imgs), P.mean(0), rtol=1e-5)
+    back = load_detector(ens.save(tmp_path / 'ens'))
+    assert (tmp_path / 'ens' / 'members' / 'cls1' / 'model.safetensors').is_file()
+    np.testing.assert_allclose(back.predict_proba(imgs), ens.predict_proba(imgs), rtol=1e-6)
+    with pytest.warns(UserWarning, match='1 of 4 items could not be scored'):
+        out = back.predict(imgs[:3] + [str(tmp_path / 'missing.png')], progress=False)
+    assert list(out.columns[:4]) == ['path', 'prob_artifact', 'label', 'error']
+    assert out['error'].notna().tolist() == [False, False, False, True]
+    assert out['label'][:3].isin(['Artifact', 'Clean']).all()
