@@ -199,9 +199,9 @@ def train_distributed(data: str | Path,  # data root in the seed layout (train.c
     finally:
         if joined and backend is not None: teardown_process_group()
 
-# %% ../nbs/12_distributed.ipynb #80a4a802
+# %% ../nbs/12_distributed.ipynb #b52bccd9
 def build_parser() -> argparse.ArgumentParser:
-    "Options of `python -m artifact_fastai.distributed` (one per `train_distributed` argument)."
+    "Options of `python -m artifact_fastai.distributed`: those of `train_distributed`, and the data options of `train`."
     p = argparse.ArgumentParser(prog='python -m artifact_fastai.distributed',
                                 description='Train a detector in each process of a torchrun / accelerate launch; rank 0 saves it.')
     p.add_argument('--data', required=True, help='data root (train.csv/val.csv/test.csv or labels.csv)')
@@ -215,11 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--metrics-dir', help="write each rank's validation metrics to DIR/rank_<N>.json")
     p.add_argument('--force', action='store_true', help='overwrite an existing model folder')
     p.add_argument('--quiet', action='store_true', help='no progress bars and no epoch table')
+    p.add_argument('--loss', choices=('focal', 'ce'), default='focal', help='focal loss or cross-entropy')
+    p.add_argument('--roi', choices=('on', 'off'), default='off', help='crop to the face first')
+    p.add_argument('--oversample', choices=('on', 'off'), default='on', help='sample training classes equally often')
+    p.add_argument('--image-col'); p.add_argument('--label-col')
+    p.add_argument('--drop-bad', action='store_true', help='drop bad rows instead of stopping')
     return p
 
 def main(argv: list[str] | None = None) -> int:
     "Run `train_distributed` with command-line `argv` in this process; 0 on success."
-    summary = train_distributed(**vars(build_parser().parse_args(argv)))
+    a = vars(build_parser().parse_args(argv))
+    loss, roi, oversample = a.pop('loss'), a.pop('roi'), a.pop('oversample')
+    summary = train_distributed(**a, learner_kwargs=dict(loss=loss), roi='face' if roi == 'on' else None,
+                                oversample=oversample == 'on')
     if is_main_process():
         m = summary['metrics']
         print(f"{summary['world_size']} process(es), {summary['backend']}: saved {summary['model_dir']}; validation "
