@@ -588,18 +588,19 @@ def demo_gradcam(dets: dict, table, y_val, P_val, k: int = 8, quiet: bool = Fals
         grids[f'{title}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
     return grids
 
-# %% ../nbs/13_cli.ipynb #8a4d5e39
+# %% ../nbs/13_cli.ipynb #c974f756
 def run_demo(data=None,                      # data root (seed layout or labels.csv); None: the synthetic dataset
              out: str | Path = 'reports/demo',  # report folder
              models: str | Path = 'models/demo',  # where the model folders go
              n: int = 1500, img_size: int = 64,  # synthetic dataset: images and their side in pixels
-             size: int = 64, epochs: int = 6, bs: int = 32,  # training input size, epochs and batch size
+             size: int | None = None, epochs: int = 6, bs: int = 32,  # input size (None: 64 synthetic, 128 --data), epochs, batch
              archs=DEMO_ARCHS, roi: bool = True,  # timm architectures; also train archs[0] on face crops
              gradcam: bool = True, seed: int = 0, n_boot: int = 1000, drop_bad: bool = True, quiet: bool = False) -> dict:
     "The main job: train the detectors, build the ensembles, choose thresholds on val, report on test; returns the report paths."
     from artifact_fastai.metrics import Threshold
     from artifact_fastai.report import ModelResult, build_report
-    times, models, t0 = {}, Path(models), time.perf_counter()
+    times, models, t0, load = {}, Path(models), time.perf_counter(), os.getloadavg()[0]
+    size = size or (64 if data is None else 128)
     with _step('data', times, quiet):
         root = Path(data) if data is not None else demo_data(n=n, size=img_size, seed=seed)
         table, problems = load_table(root, seed=seed, drop_bad=drop_bad); _print_problems(problems)
@@ -614,7 +615,7 @@ def run_demo(data=None,                      # data root (seed layout or labels.
     grids = {}
     if gradcam:
         with _step('gradcam', times, quiet): grids = demo_gradcam(dets, table, y_val, P_val, quiet=quiet)
-    notes = _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets, models, times, time.perf_counter() - t0)
+    notes = _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets, models, times, time.perf_counter() - t0, load)
     with _step('report', times, quiet):
         paths = build_report(out, results, data=table, data_name=str(root), n_boot=n_boot, notes=notes, gradcam=grids,
                              title='artifact_fastai demo: ' + ('synthetic data' if data is None else Path(data).name))
@@ -630,7 +631,7 @@ def _member_scores(dets: dict, table, split: str) -> tuple:
     if np.isnan(P).any(): raise ValueError(f"{int(np.isnan(P).sum())} {split} images could not be scored")
     return scores[0][0], P
 
-def _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets, models, times, total) -> list:
+def _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets, models, times, total, load) -> list:
     "Paragraphs on how the demo ran: data, training settings, members skipped, face crops, where the models are, timings."
     what = (f"synthetic data (`synth.make_synthetic_dataset`, {n} images of {img_size} px, 1 Artifact : 9 Clean, seed 0)"
             if data is None else f"the data root `{root}`")
@@ -644,7 +645,8 @@ def _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets,
     notes += [f"Not trained: {'; '.join(skipped)}."] if skipped else []
     crops = [f"`{n}`: {d.roi.summary()}" for n, d in dets.items() if getattr(d, 'roi', None) is not None]
     notes += [f"Face crops while scoring val and test: {'; '.join(crops)}."] if crops else []
-    notes.append("Timings (2-core CPU): " + ', '.join(f"{k} {v:.0f} s" for k, v in times.items()) + f"; total {total:.0f} s.")
+    notes.append(f"Timings ({os.cpu_count()} CPU cores, load average {load:.1f} at the start): "
+                 + ', '.join(f"{k} {v:.0f} s" for k, v in times.items()) + f"; total {total:.0f} s before the report.")
     return notes
 
 # %% ../nbs/13_cli.ipynb #3adf0912
@@ -717,7 +719,7 @@ def _add_gradcam(sub) -> None:
     s.add_argument('--force', action='store_true', help='write into a non-empty folder'); _add_common(s)
     s.set_defaults(func=cmd_gradcam)
 
-# %% ../nbs/13_cli.ipynb #bc582025
+# %% ../nbs/13_cli.ipynb #9539e223
 def _add_roi(sub) -> None:
     s = sub.add_parser('roi', help='precompute face boxes of a dataset into the ROI cache')
     s.add_argument('data', help='data root, folder, CSV or glob'); _add_common(s)
@@ -736,7 +738,7 @@ def _add_demo(sub) -> None:
     s.add_argument('--models', default='models/demo', help='model folders go here (default models/demo)')
     s.add_argument('--n', type=int, default=1500, help='synthetic images (default 1500)')
     s.add_argument('--img-size', type=int, default=64, help='synthetic image side (default 64)')
-    s.add_argument('--size', type=int, default=64, help='training input size (default 64)')
+    s.add_argument('--size', type=int, help='training input size (default 64 on the synthetic data, 128 with --data)')
     s.add_argument('--epochs', type=int, default=6); s.add_argument('--seed', type=int, default=0)
     s.add_argument('--archs', type=lambda v: tuple(a for a in v.split(',') if a), default=DEMO_ARCHS, help='comma-separated timm names')
     s.add_argument('--n-boot', type=int, default=1000)

@@ -206,3 +206,10 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     from artifact_fastai.learner import load_detector
     ens = load_detector(tmp_path/'models/demo/ensemble_mean')
     assert {m.path.name for m in ens.members} == members
+    # the abstaining ensemble through `predict`: Unsure is a label, faces are checked because a member crops faces
+    for name in ('ensemble_selective', 'ensemble_mean'):
+        assert main(['predict', f'models/demo/{name}', 'demo_data/synthetic/test.csv', '--out', f'{name}.csv', '--quiet']) == EXIT_OK
+    rows = read_rows(tmp_path/'ensemble_selective.csv')
+    assert len(rows) == len(read_rows(tmp_path/'demo_data/synthetic/test.csv')) and {r['label'] for r in rows} <= {'Artifact', 'Clean', 'Unsure'}
+    rows = read_rows(tmp_path/'ensemble_mean.csv')
+    assert all(r['face_found'] in ('True', 'False') for r in rows)
