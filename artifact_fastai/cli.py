@@ -360,7 +360,7 @@ def cmd_train(args) -> int:
     print(f"saved {out} (threshold {float(t):.4f} from {t.source})")
     return EXIT_PROBLEMS if problems else EXIT_OK
 
-# %% ../nbs/13_cli.ipynb #369c7b4d
+# %% ../nbs/13_cli.ipynb #94c54894
 def load_any_detector(path: str | Path):
     "A model or ensemble folder loaded with `learner.load_detector` (which dispatches on `config.json`'s kind)."
     from artifact_fastai.learner import load_detector
@@ -371,6 +371,7 @@ def load_any_detector(path: str | Path):
 def model_results(detectors: dict, table, split: str = 'test', threshold: str = 'val', method: str = 'max_f1',
                   bs: int = 64, quiet: bool = False) -> list:
     "A `report.ModelResult` per named detector on `split`; thresholds chosen on val (or the saved ones)."
+    import numpy as np
     from artifact_fastai.metrics import Threshold, choose_threshold
     from artifact_fastai.report import ModelResult
     results = []
@@ -378,7 +379,7 @@ def model_results(detectors: dict, table, split: str = 'test', threshold: str = 
         y, p = split_scores(det, table, split, bs, quiet)
         if threshold == 'saved': t = Threshold(det.config.threshold, f"saved:{det.config.threshold_source}")
         else: t = choose_threshold(*split_scores(det, table, 'val', bs, quiet), method)
-        ok = ~__import__('numpy').isnan(p)
+        ok = ~np.isnan(p)  # unreadable images were dropped by the dataset check; this guards the rest
         results.append(ModelResult(name, y[ok], p[ok], t, split))
     return results
 
