@@ -1,4 +1,4 @@
-"""`artifact-fastai`: one console script, one subcommand per job: train, evaluate, predict, gradcam, roi and the demo.
+"""`artifact-fastai`: one console script, one subcommand per job: train, evaluate, predict, gradcam, roi, robustness and the demo.
 
 Docs: https://artifact-fastai.github.io/artifact_fastai/cli.html.md"""
 
@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Iterator
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'IMAGE_EXTENSIONS', 'PREDICT_COLUMNS', 'DEMO_ARCHS',
-           'model_dir', 'load_table', 'image_source', 'PredictionCSV', 'face_checker', 'predict_batch',
-           'predict_to_csv', 'score_items', 'split_scores', 'train_detector', 'is_pretrained', 'learner_scores',
-           'cmd_get_face_model', 'cmd_synth', 'cmd_check', 'cmd_train', 'load_any_detector', 'model_results',
-           'cmd_evaluate', 'cmd_predict', 'cmd_gradcam', 'gradcam_overlays', 'cmd_roi', 'cmd_demo', 'demo_data',
-           'demo_ensembles', 'demo_members', 'demo_gradcam', 'run_demo', 'build_parser', 'main']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'IMAGE_EXTENSIONS', 'PREDICT_COLUMNS', 'TRAIN_DEFAULTS',
+           'DEMO_ARCHS', 'THRESHOLD_METHODS', 'IMAGES_HELP', 'SHARED_OPTIONS', 'model_dir', 'load_table',
+           'image_source', 'PredictionCSV', 'face_checker', 'predict_batch', 'predict_to_csv', 'score_items',
+           'split_scores', 'train_detector', 'is_pretrained', 'learner_scores', 'recipe_overrides', 'checked_recipe',
+           'train_recipe_detector', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model', 'cmd_synth',
+           'cmd_check', 'cmd_train', 'load_any_detector', 'model_results', 'cmd_evaluate', 'cmd_predict', 'cmd_gradcam',
+           'gradcam_overlays', 'cmd_roi', 'markdown_table', 'robustness_outputs', 'cmd_robustness', 'cmd_demo',
+           'demo_data', 'demo_ensembles', 'demo_members', 'demo_gradcam', 'run_demo', 'build_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #98a9709d
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -311,6 +313,71 @@ def learner_scores(learn, ds_idx: int = 1, dl=None) -> tuple:
     with learn.no_bar(): probs, targs = learn.get_preds(ds_idx=ds_idx, dl=dl)
     return targs.numpy().astype(int), probs[:, ARTIFACT].numpy().astype(float)
 
+# %% ../nbs/13_cli.ipynb #b15e7a5f
+def recipe_overrides(assignments: list[str] | None = None, **given) -> dict:
+    "`Recipe` fields from `FIELD=VALUE` strings (Python literals, else text) and the options in `given` that are not None."
+    import ast
+    out = {k: v for k, v in given.items() if v is not None}
+    for a in assignments or []:
+        field, sep, value = a.partition('=')
+        if not sep or not field.strip(): raise ValueError(f"--set {a!r}: write FIELD=VALUE, for example train_crop=48")
+        try: out[field.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError): out[field.strip()] = value.strip()
+    return out
+
+def checked_recipe(recipe='default', **overrides):
+    "`recipes.get_recipe(recipe, **overrides)`, refusing a training crop larger than the input size."
+    from artifact_fastai.recipes import get_recipe
+    rec = get_recipe(recipe, **overrides)
+    if rec.train_crop and rec.train_crop > rec.size:
+        raise ValueError(f"the recipe's training crop ({rec.train_crop} px) is larger than its input size ({rec.size} px); "
+                         "pass --set train_crop=N with N <= --size, or --set train_crop=None")
+    return rec
+
+def train_recipe_detector(table, recipe='default', out: str | Path | None = None, roi: bool = False,
+                          oversample: bool = True, pretrained: bool = True, seed: int = 0, quiet: bool = False,
+                          **overrides):
+    "Train the preset `recipe` (a name or `Recipe`, with `overrides`) on the checked split `table`; save to `out`; return (learn, threshold)."
+    from artifact_fastai.core import seed_everything
+    from artifact_fastai.recipes import recipe_dataloaders, recipe_learner, fit_recipe, evaluate_recipe, save_recipe_detector
+    rec = checked_recipe(recipe, **overrides)
+    seed_everything(seed)
+    dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)
+    learn = recipe_learner(dls, rec, pretrained=pretrained)
+    _quiet_fit(learn, quiet, lambda: fit_recipe(learn, rec))
+    metrics, t = evaluate_recipe(learn, rec)
+    if out is not None: save_recipe_detector(learn, out, t, metrics={k: v for k, v in metrics.items() if isinstance(v, float)})
+    return learn, t
+
+# %% ../nbs/13_cli.ipynb #61ec13c1
+TRAIN_DEFAULTS = dict(arch='efficientnet_lite0', size=224, epochs=5, bs=32, loss='focal', threshold_method='max_f1')
+
+def _train_option(args, name: str):
+    "The value of `train` option `name`: the one given, else the plain-training default."
+    v = getattr(args, name)
+    return TRAIN_DEFAULTS[name] if v is None else v
+
+def distributed_argv(args, out: Path) -> list[str]:
+    "Options of `python -m artifact_fastai.distributed` that train what `train` would train with `args` into `out`."
+    if args.data is None: raise ValueError("--distributed reads a data root: pass --data (split CSVs are not supported there)")
+    if args.recipe: raise ValueError("--distributed trains the plain schedule; it cannot be combined with --recipe")
+    argv = ['--data', args.data, '--out', out.parent, '--name', out.name, '--seed', args.seed,
+            '--roi', args.roi, '--oversample', args.oversample]
+    argv += [x for k in ('arch', 'size', 'epochs', 'bs', 'loss', 'threshold_method') for x in (f"--{k.replace('_', '-')}", _train_option(args, k))]
+    if args.lr is not None: argv += ['--lr', args.lr]
+    for col in ('image_col', 'label_col'):
+        if getattr(args, col): argv += [f"--{col.replace('_', '-')}", getattr(args, col)]
+    flags = dict(pretrained=not args.no_pretrained, cpu=args.cpu, force=args.force, quiet=args.quiet, drop_bad=args.drop_bad)
+    return [str(a) for a in argv] + [f"--{k.replace('_', '-')}" for k, on in flags.items() if on]
+
+def train_distributed_job(args, out: Path) -> int:
+    "Run `python -m artifact_fastai.distributed` under torchrun with `args.distributed` processes; its exit code."
+    import subprocess
+    from artifact_fastai.distributed import launch_command
+    cmd = launch_command(distributed_argv(args, out), nproc_per_node=args.distributed)
+    if not args.quiet: print('running: ' + ' '.join(cmd[1:]), file=sys.stderr)
+    return subprocess.run(cmd).returncode
+
 # %% ../nbs/13_cli.ipynb #2cb51f27
 def cmd_get_face_model(args) -> int:
     "Put the MediaPipe face-detector model in the user cache (from the package registry, or Google when online)."
@@ -340,7 +407,7 @@ def cmd_check(args) -> int:
     print(f"{args.data}: {len(df)} images, no problems\n{counts.to_string()}")
     return EXIT_OK
 
-# %% ../nbs/13_cli.ipynb #bc673e85
+# %% ../nbs/13_cli.ipynb #81dce7dc
 def _table_from_args(args):
     "The checked split table named by `--data` or the split CSVs; problems dropped with `--drop-bad` are listed."
     table, problems = load_table(args.data, args.train_csv, args.val_csv, args.test_csv, args.root, args.image_col,
@@ -349,14 +416,30 @@ def _table_from_args(args):
     return table, problems
 
 def cmd_train(args) -> int:
-    "Train one detector and save it under models/ with its threshold chosen on val."
-    out = model_dir(args.out or args.arch)
+    "Train one detector (plain schedule, a recipe, or in several processes) and save it with its threshold chosen on val."
+    try:
+        if args.set and not args.recipe: raise ValueError("--set changes a recipe's fields; use it with --recipe")
+        if args.distributed is not None and args.distributed < 1: raise ValueError("--distributed takes a number of processes >= 1")
+        recipe = checked_recipe(args.recipe, **recipe_overrides(args.set, **{k: getattr(args, k) for k in TRAIN_DEFAULTS}, lr=args.lr)) if args.recipe else None
+        out = model_dir(args.out or (recipe.arch if recipe else _train_option(args, 'arch')))
+        if args.distributed: distributed_argv(args, out)  # refuse what cannot pass through before any work
+    except ValueError as e: return _fail(str(e))
     if _occupied(out) and not args.force: return _fail(f"{out} exists and is not empty; pass --force to overwrite it or choose another --out")
     try: table, problems = _table_from_args(args)
     except (FileNotFoundError, ValueError) as e: return _fail(str(e))
+    if args.distributed:
+        rc = train_distributed_job(args, out)
+        if rc: return _fail(f"distributed training failed (torchrun exit code {rc}); see the messages above", EXIT_PROBLEMS)
+        print(f"saved {out} ({args.distributed} processes)")
+        return EXIT_PROBLEMS if problems else EXIT_OK
     if args.force and out.exists(): import shutil; shutil.rmtree(out)
-    learn, t = train_detector(table, args.arch, out, args.size, args.epochs, args.bs, args.lr, args.loss, args.roi == 'on',
-                              args.oversample == 'on', not args.no_pretrained, args.threshold_method, args.seed, args.quiet)
+    if recipe is not None:
+        learn, t = train_recipe_detector(table, recipe, out, args.roi == 'on', args.oversample == 'on', not args.no_pretrained,
+                                         args.seed, args.quiet)
+    else:
+        o = {k: _train_option(args, k) for k in TRAIN_DEFAULTS}
+        learn, t = train_detector(table, o['arch'], out, o['size'], o['epochs'], o['bs'], args.lr, o['loss'], args.roi == 'on',
+                                  args.oversample == 'on', not args.no_pretrained, o['threshold_method'], args.seed, args.quiet)
     print(f"saved {out} (threshold {float(t):.4f} from {t.source})")
     return EXIT_PROBLEMS if problems else EXIT_OK
 
@@ -453,6 +536,50 @@ def cmd_roi(args) -> int:
     if args.cache_dir: kw['cache_dir'] = args.cache_dir
     res = precompute_boxes(files, n_workers=args.workers, progress=not args.quiet, **kw)
     return EXIT_PROBLEMS if res.failures else EXIT_OK
+
+# %% ../nbs/13_cli.ipynb #84127908
+def markdown_table(df, digits: int = 3) -> str:
+    "`df` as a GitHub Markdown table, floats rounded to `digits` (no `tabulate` needed)."
+    fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v).replace('|', '\\|')
+    rows = [list(map(str, df.columns)), ['---'] * len(df.columns)] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
+    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + '\n'
+
+def robustness_outputs(detector, data, out: str | Path, split: str = 'test', perturbations: str = 'default',
+                       quality: int = 90, check_format: bool = True, seed: int = 0, bs: int = 32) -> dict:
+    "Run `robustness_sweep` (and `format_check`) of `detector` on `split` of `data`; write tables and plot into `out`."
+    from matplotlib.figure import Figure
+    from artifact_fastai.robustness import robustness_sweep, format_check, plot_sweep
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    sweep = robustness_sweep(detector, data, split, perturbations, seed=seed, bs=bs)
+    paths = dict(sweep_csv=out/'sweep.csv', sweep_md=out/'sweep.md', sweep_png=out/'sweep.png')
+    sweep.to_csv(paths['sweep_csv'], index=False)
+    paths['sweep_md'].write_text(f"AUC per perturbation on the {split} split (threshold {sweep.attrs['threshold']:.4f})\n\n" + markdown_table(sweep))
+    fig = Figure(figsize=(max(6, 0.55 * len(sweep)), 3.4)); plot_sweep(sweep, ax=fig.add_subplot())
+    fig.tight_layout(); fig.savefig(paths['sweep_png'], dpi=110)
+    if check_format:
+        fc = format_check(detector, data, split, quality=quality, seed=seed)
+        paths.update(format_csv=out/'format_check.csv', format_md=out/'format_check.md')
+        fc.to_csv(paths['format_csv'], index=False)
+        paths['format_md'].write_text(f"Format check on the {split} split: AUC swing {fc.attrs['auc_swing']:+.4f} "
+                                      "(near 0 when the format carries no label information)\n\n" + markdown_table(fc))
+    return paths
+
+# %% ../nbs/13_cli.ipynb #e90e4802
+def cmd_robustness(args) -> int:
+    "Perturbation sweep and format check of one model on a split; tables and plot into --out."
+    out = Path(args.out)
+    if _occupied(out) and not args.force: return _fail(f"{out} exists and is not empty; pass --force to overwrite it or choose another --out")
+    try:
+        table, problems = _table_from_args(args)
+        if not (table.split == args.split).any(): raise ValueError(f"the data has no {args.split!r} split (splits: {sorted(set(table.split))})")
+        detector = load_any_detector(args.model)
+    except (FileNotFoundError, ValueError) as e: return _fail(str(e))
+    if not all(hasattr(detector, a) for a in ('transform', 'normalize', 'model')):
+        return _fail(f"{args.model}: a {detector.config.kind!r} model; the robustness sweep scores single CNN detectors")
+    paths = robustness_outputs(detector, table, out, args.split, args.perturbations, args.quality, not args.no_format_check,
+                               args.seed, args.bs)
+    print(paths['sweep_md'].read_text()); print(f"wrote {', '.join(p.name for p in paths.values())} to {out}")
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 # %% ../nbs/13_cli.ipynb #ec82f07f
 def cmd_demo(args) -> int:
@@ -650,123 +777,154 @@ def _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets,
                  + ', '.join(f"{k} {v:.0f} s" for k, v in times.items()) + f"; total {total:.0f} s before the report.")
     return notes
 
-# %% ../nbs/13_cli.ipynb #3adf0912
+# %% ../nbs/13_cli.ipynb #cef6455c
+THRESHOLD_METHODS = ('max_f1', 'youden', 'target_recall')
+IMAGES_HELP = 'folder, CSV, glob pattern (quoted) or image file'
+
+SHARED_OPTIONS = {  # options of several subcommands: `add_argument` keywords a subcommand may change
+    'quiet': dict(action='store_true', help='no progress bars'),
+    'force': dict(action='store_true', help='overwrite an existing output'),
+    'out': dict(help='output folder'),
+    'bs': dict(type=int, help='batch size'),
+    'seed': dict(type=int, default=0, help='random seed (default 0)'),
+    'image_col': dict(help='image column (detected when omitted)'),
+    'label_col': dict(help='label column (detected when omitted)'),
+    'threshold_method': dict(choices=THRESHOLD_METHODS, default='max_f1', help='how the threshold is chosen on val (default max_f1)'),
+}
+
+def _subcommand(sub, name: str, func, help: str, description: str | None = None) -> argparse.ArgumentParser:
+    "The parser of subcommand `name`, which runs `func(args)`; `--help` shows `description` (default: `help`)."
+    s = sub.add_parser(name, help=help, description=description or help)
+    s.set_defaults(func=func)
+    return s
+
+def _add_options(s, **options: dict) -> None:
+    "Add `--name` for each keyword (underscores become dashes): the `SHARED_OPTIONS` entry updated with the given keywords."
+    for name, kw in options.items(): s.add_argument('--' + name.replace('_', '-'), **{**SHARED_OPTIONS.get(name, {}), **kw})
+
 def _add_data_args(s, data_required: bool = False) -> None:
     "Options that name a dataset: a data root, or split CSVs with a root for their paths."
-    s.add_argument('--data', required=data_required, help='data root: train.csv/val.csv/test.csv or labels.csv (paths relative to it)')
-    s.add_argument('--train-csv', help='training split CSV (instead of --data)'); s.add_argument('--val-csv', help='validation split CSV')
-    s.add_argument('--test-csv', help='test split CSV'); s.add_argument('--root', help='folder the CSV paths are relative to (default: the CSV folder)')
-    s.add_argument('--image-col', help='image column (detected when omitted)'); s.add_argument('--label-col', help='label column (detected when omitted)')
-    s.add_argument('--drop-bad', action='store_true', help='drop bad rows (listed, exit code 1) instead of stopping')
-    s.add_argument('--seed', type=int, default=0, help='seed of the labels.csv split and of training (default 0)')
+    _add_options(s, data=dict(required=data_required, help='data root: train.csv/val.csv/test.csv or labels.csv (paths relative to it)'),
+                 train_csv=dict(help='training split CSV (instead of --data)'), val_csv=dict(help='validation split CSV'),
+                 test_csv=dict(help='test split CSV'), root=dict(help='folder the CSV paths are relative to (default: the CSV folder)'),
+                 image_col={}, label_col={}, drop_bad=dict(action='store_true', help='drop bad rows (listed, exit code 1) instead of stopping'),
+                 seed=dict(help='seed of the labels.csv split and of training (default 0)'))
 
-def _add_common(s) -> None:
-    s.add_argument('--quiet', action='store_true', help='no progress bars')
-
-# %% ../nbs/13_cli.ipynb #660aba59
+# %% ../nbs/13_cli.ipynb #a84d9bd3
 def _add_train(sub) -> None:
-    s = sub.add_parser('train', help='train one detector; threshold chosen on val; saved under models/',
-                       description='Train one detector on a data root (or split CSVs), choose its decision threshold on the '
-                                   'validation split and save config.json + model.safetensors under models/.')
-    _add_data_args(s); _add_common(s)
-    s.add_argument('--arch', default='efficientnet_lite0', help='timm architecture (default efficientnet_lite0: offline ImageNet weights)')
-    s.add_argument('--size', type=int, default=224, help='input size in pixels (default 224)')
-    s.add_argument('--epochs', type=int, default=5); s.add_argument('--bs', type=int, default=32); s.add_argument('--lr', type=float)
-    s.add_argument('--roi', choices=('on', 'off'), default='off', help='crop to the face first (default off)')
-    s.add_argument('--loss', choices=('focal', 'ce'), default='focal', help='focal loss or cross-entropy (default focal)')
-    s.add_argument('--oversample', choices=('on', 'off'), default='on', help='sample training classes equally often (default on)')
-    s.add_argument('--threshold-method', choices=('max_f1', 'youden', 'target_recall'), default='max_f1')
-    s.add_argument('--no-pretrained', action='store_true', help='random initialisation even when weights exist')
-    s.add_argument('--out', help='model folder; a bare name goes under models/ (default: models/ARCH)')
-    s.add_argument('--force', action='store_true', help='overwrite an existing model folder')
-    s.set_defaults(func=cmd_train)
+    s = _subcommand(sub, 'train', cmd_train, 'train one detector; threshold chosen on val; saved under models/',
+                    'Train one detector on a data root (or split CSVs), choose its decision threshold on the validation split '
+                    'and save config.json + model.safetensors under models/. With --recipe, train a preset of '
+                    'artifact_fastai.recipes (its own defaults; options given here override them); with --distributed N, '
+                    'run the plain training in N processes under torchrun.')
+    _add_data_args(s)
+    _add_options(s, quiet={}, recipe=dict(choices=('default', 'fast', 'baseline'), help='train this preset of artifact_fastai.recipes'),
+                 set=dict(action='append', metavar='FIELD=VALUE', help='with --recipe: change any Recipe field, e.g. train_crop=48 (repeatable)'),
+                 arch=dict(help='timm architecture (default efficientnet_lite0: offline ImageNet weights; with --recipe: its own)'),
+                 size=dict(type=int, help="input size in pixels (default 224; with --recipe: the recipe's)"),
+                 epochs=dict(type=int, help="epochs (default 5; with --recipe: the unfrozen epochs, default the recipe's)"),
+                 bs=dict(help="batch size (default 32; with --recipe: the recipe's; with --distributed: per process)"),
+                 lr=dict(type=float, help='peak learning rate'),
+                 roi=dict(choices=('on', 'off'), default='off', help='crop to the face first (default off)'),
+                 loss=dict(choices=('focal', 'ce'), help="focal loss or cross-entropy (default focal; with --recipe: the recipe's)"),
+                 oversample=dict(choices=('on', 'off'), default='on', help='sample training classes equally often (default on)'),
+                 threshold_method=dict(default=None, help="how the threshold is chosen on val (default max_f1; with --recipe: the recipe's)"),
+                 no_pretrained=dict(action='store_true', help='random initialisation even when weights exist'),
+                 distributed=dict(type=int, metavar='N', help='train in N processes under torchrun (one per GPU, or CPU processes)'),
+                 cpu=dict(action='store_true', help='with --distributed: CPU processes (gloo) even when GPUs are visible'),
+                 out=dict(help='model folder; a bare name goes under models/ (default: models/ARCH)'),
+                 force=dict(help='overwrite an existing model folder'))
 
 def _add_evaluate(sub) -> None:
-    s = sub.add_parser('evaluate', help='score models / ensembles on a split and write the report',
-                       description='Score one or more model or ensemble folders on a split (default test), with thresholds '
-                                   'chosen on val, and write report.md, report.html and metrics.* to --out.')
-    s.add_argument('models', nargs='+', help='model or ensemble folders'); _add_data_args(s); _add_common(s)
-    s.add_argument('--split', default='test'); s.add_argument('--bs', type=int, default=64)
-    s.add_argument('--threshold', choices=('val', 'saved'), default='val', help="choose thresholds on this data's val split (default) or use the saved ones")
-    s.add_argument('--threshold-method', choices=('max_f1', 'youden', 'target_recall'), default='max_f1')
-    s.add_argument('--n-boot', type=int, default=1000, help='bootstrap replicates for the intervals (0: none)')
-    s.add_argument('--out', default='reports/evaluate', help='report folder (default reports/evaluate)')
-    s.add_argument('--force', action='store_true', help='overwrite an existing report')
-    s.set_defaults(func=cmd_evaluate)
+    s = _subcommand(sub, 'evaluate', cmd_evaluate, 'score models / ensembles on a split and write the report',
+                    'Score one or more model or ensemble folders on a split (default test), with thresholds chosen on val, '
+                    'and write report.md, report.html and metrics.* to --out.')
+    s.add_argument('models', nargs='+', help='model or ensemble folders'); _add_data_args(s)
+    _add_options(s, quiet={}, split=dict(default='test'), bs=dict(default=64),
+                 threshold=dict(choices=('val', 'saved'), default='val', help="choose thresholds on this data's val split (default) or use the saved ones"),
+                 threshold_method={}, n_boot=dict(type=int, default=1000, help='bootstrap replicates for the intervals (0: none)'),
+                 out=dict(default='reports/evaluate', help='report folder (default reports/evaluate)'),
+                 force=dict(help='overwrite an existing report'))
 
-# %% ../nbs/13_cli.ipynb #c4164dc0
+# %% ../nbs/13_cli.ipynb #95c46f3c
 def _add_predict(sub) -> None:
-    s = sub.add_parser('predict', help='predict a folder / CSV / glob into a CSV (resumable)',
-                       description='Stream images through a model or ensemble into a CSV with columns path, prob_artifact, '
-                                   'label (Artifact/Clean/Unsure), face_found, error. Re-running with the same --out resumes: '
-                                   'rows already written are skipped. Unreadable images become error rows (exit code 1).')
-    s.add_argument('model', help='model or ensemble folder'); s.add_argument('images', help='folder, CSV, glob pattern (quoted) or image file')
-    s.add_argument('--out', required=True, help='output CSV (resumed if it exists; replaced only with --force)')
-    s.add_argument('--bs', type=int, default=32); s.add_argument('--image-col', help='image column of a CSV source')
-    s.add_argument('--unsure-band', type=float, default=0.0, help='answer Unsure when |p - threshold| is below this (default 0)')
-    s.add_argument('--faces', choices=('auto', 'on', 'off'), default='auto', help='fill face_found (auto: when the model uses face ROI)')
-    s.add_argument('--force', action='store_true', help='start the output afresh'); _add_common(s)
-    s.add_argument('--stop-after-batches', type=int, help=argparse.SUPPRESS)
-    s.add_argument('--batch-delay', type=float, default=0.0, help=argparse.SUPPRESS)
-    s.set_defaults(func=cmd_predict)
+    s = _subcommand(sub, 'predict', cmd_predict, 'predict a folder / CSV / glob into a CSV (resumable)',
+                    'Stream images through a model or ensemble into a CSV with columns path, prob_artifact, label '
+                    '(Artifact/Clean/Unsure), face_found, error. Re-running with the same --out resumes: rows already written '
+                    'are skipped. Unreadable images become error rows (exit code 1).')
+    s.add_argument('model', help='model or ensemble folder'); s.add_argument('images', help=IMAGES_HELP)
+    _add_options(s, out=dict(required=True, help='output CSV (resumed if it exists; replaced only with --force)'),
+                 bs=dict(default=32), image_col=dict(help='image column of a CSV source'),
+                 unsure_band=dict(type=float, default=0.0, help='answer Unsure when |p - threshold| is below this (default 0)'),
+                 faces=dict(choices=('auto', 'on', 'off'), default='auto', help='fill face_found (auto: when the model uses face ROI)'),
+                 force=dict(help='start the output afresh'), quiet={},
+                 stop_after_batches=dict(type=int, help=argparse.SUPPRESS), batch_delay=dict(type=float, default=0.0, help=argparse.SUPPRESS))
 
 def _add_gradcam(sub) -> None:
-    s = sub.add_parser('gradcam', help='GradCAM overlay PNGs for a model and some images')
-    s.add_argument('model'); s.add_argument('images', help='folder, CSV, glob pattern (quoted) or image file')
-    s.add_argument('--out', default='gradcam_outputs', help='folder for the overlays (default gradcam_outputs)')
-    s.add_argument('--roi-out', help='face-ROI models: folder for maps on the full image (default: OUT_roi)')
-    s.add_argument('--method', default='gradcam', help='torchcam method: gradcam, gradcampp, layercam, scorecam')
-    s.add_argument('--max-images', type=int, default=64); s.add_argument('--image-col')
-    s.add_argument('--force', action='store_true', help='write into a non-empty folder'); _add_common(s)
-    s.set_defaults(func=cmd_gradcam)
+    s = _subcommand(sub, 'gradcam', cmd_gradcam, 'GradCAM overlay PNGs for a model and some images')
+    s.add_argument('model'); s.add_argument('images', help=IMAGES_HELP)
+    _add_options(s, out=dict(default='gradcam_outputs', help='folder for the overlays (default gradcam_outputs)'),
+                 roi_out=dict(help='face-ROI models: folder for maps on the full image (default: OUT_roi)'),
+                 method=dict(default='gradcam', help='torchcam method: gradcam, gradcampp, layercam, scorecam'),
+                 max_images=dict(type=int, default=64), image_col={}, force=dict(help='write into a non-empty folder'), quiet={})
 
-# %% ../nbs/13_cli.ipynb #9539e223
+# %% ../nbs/13_cli.ipynb #ee9a0e6a
 def _add_roi(sub) -> None:
-    s = sub.add_parser('roi', help='precompute face boxes of a dataset into the ROI cache')
-    s.add_argument('data', help='data root, folder, CSV or glob'); _add_common(s)
-    s.add_argument('--backend', default='auto', choices=('auto', 'mediapipe', 'haar'))
-    s.add_argument('--margin', type=float, default=0.3); s.add_argument('--fallback', default='full', choices=('full', 'center'))
-    s.add_argument('--workers', type=int, default=2); s.add_argument('--cache-dir', help='box-cache folder (default: the user cache)')
-    s.set_defaults(func=cmd_roi)
+    s = _subcommand(sub, 'roi', cmd_roi, 'precompute face boxes of a dataset into the ROI cache')
+    s.add_argument('data', help='data root, folder, CSV or glob')
+    _add_options(s, quiet={}, backend=dict(default='auto', choices=('auto', 'mediapipe', 'haar')),
+                 margin=dict(type=float, default=0.3), fallback=dict(default='full', choices=('full', 'center')),
+                 workers=dict(type=int, default=2), cache_dir=dict(help='box-cache folder (default: the user cache)'))
+
+def _add_robustness(sub) -> None:
+    s = _subcommand(sub, 'robustness', cmd_robustness, 'AUC after JPEG, downscaling, blur and noise; file-format check',
+                    'Score one model folder on a split (default test) after each perturbation of a preset, applied to both '
+                    'classes alike, and check that file format alone does not move the scores. Writes sweep.csv, sweep.md, '
+                    'sweep.png, format_check.csv and format_check.md to --out.')
+    s.add_argument('model', help='model folder (a single CNN detector)'); _add_data_args(s)
+    _add_options(s, quiet={}, split=dict(default='test', help='split to score (default test)'),
+                 perturbations=dict(choices=('default', 'size'), default='default', help="preset of robustness.standard_perturbations (default 'default')"),
+                 quality=dict(type=int, default=90, help='JPEG quality of the format check (default 90)'),
+                 no_format_check=dict(action='store_true', help='only the perturbation sweep'),
+                 bs=dict(default=32), out=dict(default='reports/robustness', help='output folder (default reports/robustness)'),
+                 force=dict(help='write into a non-empty output folder'))
 
 def _add_demo(sub) -> None:
-    s = sub.add_parser('demo', help='the main job: data, models, ensembles, report',
-                       description='Train EfficientNet-Lite0 (offline ImageNet weights), ResNet18 and ConvNeXt-atto on the synthetic '
-                                   'dataset (or --data), build the averaging and selective ensembles, choose thresholds on val, '
-                                   'evaluate on test and write the report. Rewrites its own model folders and report.')
-    s.add_argument('--data', help='your data root instead of the synthetic dataset'); _add_common(s)
-    s.add_argument('--out', default='reports/demo', help='report folder (default reports/demo)')
-    s.add_argument('--models', default='models/demo', help='model folders go here (default models/demo)')
-    s.add_argument('--n', type=int, default=1500, help='synthetic images (default 1500)')
-    s.add_argument('--img-size', type=int, default=64, help='synthetic image side (default 64)')
-    s.add_argument('--size', type=int, help='training input size (default 64 on the synthetic data, 128 with --data)')
-    s.add_argument('--epochs', type=int, default=6); s.add_argument('--seed', type=int, default=0)
-    s.add_argument('--archs', type=lambda v: tuple(a for a in v.split(',') if a), default=DEMO_ARCHS, help='comma-separated timm names')
-    s.add_argument('--n-boot', type=int, default=1000)
+    s = _subcommand(sub, 'demo', cmd_demo, 'the main job: data, models, ensembles, report',
+                    'Train EfficientNet-Lite0 (offline ImageNet weights), ResNet18 and ConvNeXt-atto on the synthetic dataset '
+                    '(or --data), build the averaging and selective ensembles, choose thresholds on val, evaluate on test and '
+                    'write the report. Rewrites its own model folders and report.')
+    _add_options(s, data=dict(help='your data root instead of the synthetic dataset'), quiet={},
+                 out=dict(default='reports/demo', help='report folder (default reports/demo)'),
+                 models=dict(default='models/demo', help='model folders go here (default models/demo)'),
+                 n=dict(type=int, default=1500, help='synthetic images (default 1500)'),
+                 img_size=dict(type=int, default=64, help='synthetic image side (default 64)'),
+                 size=dict(type=int, help='training input size (default 64 on the synthetic data, 128 with --data)'),
+                 epochs=dict(type=int, default=6), seed={},
+                 archs=dict(type=lambda v: tuple(a for a in v.split(',') if a), default=DEMO_ARCHS, help='comma-separated timm names'),
+                 n_boot=dict(type=int, default=1000))
     s.add_argument('--no-roi', dest='roi', action='store_false', help='do not train the face-ROI EfficientNet')
     s.add_argument('--no-gradcam', dest='gradcam', action='store_false', help='leave GradCAM grids out of the report')
     s.add_argument('--keep-bad', dest='drop_bad', action='store_false', help='stop on bad rows instead of dropping them')
-    s.set_defaults(func=cmd_demo)
 
-# %% ../nbs/13_cli.ipynb #38a85837
+# %% ../nbs/13_cli.ipynb #f0fe4286
+def _add_small(sub) -> None:
+    "`get-face-model`, `synth` and `check`."
+    s = _subcommand(sub, 'get-face-model', cmd_get_face_model, 'put the offline MediaPipe face model in the user cache')
+    _add_options(s, dest=dict(help='where to write the model (default: the user cache)'), force=dict(help='fetch again even when present'))
+    s = _subcommand(sub, 'synth', cmd_synth, 'write a synthetic dataset in the seed layout')
+    s.add_argument('dest')
+    _add_options(s, n=dict(type=int, default=400), size=dict(type=int, default=64), artifact_frac=dict(type=float, default=0.1),
+                 seed={}, force=dict(help='write into a non-empty folder'))
+    s = _subcommand(sub, 'check', cmd_check, 'check a data root: every bad row, leakage, empty splits')
+    s.add_argument('data'); _add_options(s, image_col={}, label_col={}, seed={})
+
 def build_parser() -> argparse.ArgumentParser:
     "The `artifact-fastai` argument parser with all subcommands."
     p = argparse.ArgumentParser(prog='artifact-fastai', description='Detect visual artifacts in AI-generated images (Clean = 1, Artifact = 0). '
                                 'Exit codes: 0 ok, 1 problems found, 2 bad usage or input.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    for add in (_add_train, _add_evaluate, _add_predict, _add_gradcam, _add_roi, _add_demo): add(sub)
-    s = sub.add_parser('get-face-model', help='put the offline MediaPipe face model in the user cache')
-    s.add_argument('--dest', help='where to write the model (default: the user cache)')
-    s.add_argument('--force', action='store_true', help='fetch again even when present')
-    s.set_defaults(func=cmd_get_face_model)
-    s = sub.add_parser('synth', help='write a synthetic dataset in the seed layout')
-    s.add_argument('dest'); s.add_argument('--n', type=int, default=400); s.add_argument('--size', type=int, default=64)
-    s.add_argument('--artifact-frac', type=float, default=0.1); s.add_argument('--seed', type=int, default=0)
-    s.add_argument('--force', action='store_true', help='write into a non-empty folder')
-    s.set_defaults(func=cmd_synth)
-    s = sub.add_parser('check', help='check a data root: every bad row, leakage, empty splits')
-    s.add_argument('data'); s.add_argument('--image-col'); s.add_argument('--label-col'); s.add_argument('--seed', type=int, default=0)
-    s.set_defaults(func=cmd_check)
+    for add in (_add_train, _add_evaluate, _add_predict, _add_gradcam, _add_roi, _add_robustness, _add_demo, _add_small): add(sub)
     return p
 
 # %% ../nbs/13_cli.ipynb #40193115

@@ -1,5 +1,5 @@
-"""The `artifact-fastai` command end to end on a tiny synthetic set: train, evaluate, predict (kill and resume, bad
-files, --force), exit codes, a light import, and a miniature demo."""
+"""The `artifact-fastai` command end to end on a tiny synthetic set: train (plain, --recipe, --distributed), evaluate,
+predict (kill and resume, bad files, --force), robustness, exit codes, a light import, and a miniature demo."""
 import csv, os, re, shutil, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -171,7 +171,8 @@ def test_usage_errors_exit_2(model, data, tmp_path):
     assert main(['train', '--train-csv', str(tmp_path/'missing.csv'), '--val-csv', str(tmp_path/'v.csv'), '--out', str(tmp_path/'m')]) == EXIT_USAGE
     assert main(['no-such-command']) == EXIT_USAGE
     assert main([]) == EXIT_USAGE
-    for cmd in ('train', 'evaluate', 'predict', 'gradcam', 'roi', 'demo'): assert main([cmd, '--help']) == EXIT_OK
+    for cmd in ('train', 'evaluate', 'predict', 'gradcam', 'roi', 'robustness', 'demo', 'synth', 'check', 'get-face-model'):
+        assert main([cmd, '--help']) == EXIT_OK
 
 
 def test_train_with_bad_rows_drops_them_and_exits_1(data, tmp_path):
@@ -181,6 +182,90 @@ def test_train_with_bad_rows_drops_them_and_exits_1(data, tmp_path):
     assert main(args + ['--out', str(tmp_path/'m1')]) == EXIT_USAGE  # bad rows stop the job by default
     assert main(args + ['--out', str(tmp_path/'m2'), '--drop-bad']) == EXIT_PROBLEMS
     assert (tmp_path/'m2'/'model.safetensors').is_file()
+
+
+def _val_images(data):
+    from artifact_fastai.data import open_image
+    rows = read_rows(data/'val.csv')
+    return [open_image(data/r['image']) for r in rows], np.array([int(r['label']) for r in rows])
+
+
+def test_train_recipe_saves_its_settings_and_val_threshold(data, tmp_path):
+    from artifact_fastai.core import DetectorConfig
+    from artifact_fastai.learner import load_detector
+    from artifact_fastai.metrics import choose_threshold
+    from artifact_fastai.recipes import detector_proba
+    out = tmp_path/'fast'
+    args = ['train', '--data', str(data), '--recipe', 'fast', '--arch', 'resnet18', '--size', '32', '--set', 'train_crop=24',
+            '--epochs', '1', '--bs', '16', '--no-pretrained', '--quiet', '--out', str(out)]
+    assert main(args) == EXIT_OK
+    cfg = DetectorConfig.from_json(out/'config.json')
+    assert (cfg.arch, cfg.img_size, cfg.resize, cfg.threshold_source) == ('resnet18', 32, 'native', 'val:youden')  # the recipe's
+    rec = cfg.extra['recipe']
+    assert (rec['train_crop'], rec['epochs'], rec['freeze_epochs'], rec['bs'], cfg.extra['tta']) == (24, 1, 1, 16, 'flip')
+    # the saved threshold is the recipe's choice on val, scored by the saved model with the saved TTA
+    imgs, y = _val_images(data)
+    assert cfg.threshold == pytest.approx(float(choose_threshold(y, detector_proba(load_detector(out), imgs), 'youden')), abs=1e-4)
+    assert main(args) == EXIT_USAGE  # exists
+    base = ['train', '--data', str(data), '--out', str(tmp_path/'x'), '--quiet']
+    assert main(base + ['--recipe', 'fast', '--set', 'no_such_field=1']) == EXIT_USAGE
+    assert main(base + ['--set', 'epochs=1']) == EXIT_USAGE  # --set without --recipe
+    assert main(base + ['--recipe', 'default', '--size', '64']) == EXIT_USAGE  # 224 px training crop > 64 px input
+    assert not (tmp_path/'x').exists()
+
+
+def test_train_distributed_refuses_what_cannot_pass_through(data, tmp_path):
+    csvs = ['--train-csv', str(data/'train.csv'), '--val-csv', str(data/'val.csv')]
+    assert main(['train', *csvs, '--distributed', '2', '--out', str(tmp_path/'m')]) == EXIT_USAGE
+    assert main(['train', '--data', str(data), '--recipe', 'fast', '--distributed', '2', '--out', str(tmp_path/'m')]) == EXIT_USAGE
+    assert main(['train', '--data', str(data), '--distributed', '0', '--out', str(tmp_path/'m')]) == EXIT_USAGE
+    assert main(['train', '--data', str(tmp_path/'nowhere'), '--distributed', '2', '--out', str(tmp_path/'m')]) == EXIT_USAGE
+    assert not (tmp_path/'m').exists()
+
+
+def test_train_distributed_two_cpu_processes(data, tmp_path, monkeypatch):
+    "`train --distributed 2` under torchrun (gloo): one model folder whose threshold is the max-F1 one on val."
+    from artifact_fastai.core import DetectorConfig
+    from artifact_fastai.learner import load_detector
+    from artifact_fastai.metrics import choose_threshold
+    for k, v in dict(CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1').items(): monkeypatch.setenv(k, v)
+    out = tmp_path/'runs'/'r18'
+    args = ['train', '--data', str(data), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--bs', '8',
+            '--no-pretrained', '--quiet', '--distributed', '2', '--out', str(out)]
+    assert main(args) == EXIT_OK
+    assert [p.name for p in (tmp_path/'runs').iterdir()] == ['r18']
+    assert sorted(p.name for p in out.iterdir()) == ['config.json', 'model.safetensors']
+    cfg = DetectorConfig.from_json(out/'config.json')
+    assert (cfg.arch, cfg.img_size, cfg.threshold_source) == ('resnet18', 32, 'val:max_f1')
+    imgs, y = _val_images(data)
+    p = load_detector(out).predict_proba(imgs)
+    assert cfg.threshold == pytest.approx(float(choose_threshold(y, p, 'max_f1')), abs=1e-4)
+    assert main(args) == EXIT_USAGE  # exists: refused before torchrun starts
+
+
+def test_robustness_writes_tables_and_plot(model, data, tmp_path):
+    from artifact_fastai.data import open_image
+    from artifact_fastai.learner import load_detector
+    from artifact_fastai.metrics import binary_metrics
+    from artifact_fastai.recipes import detector_proba
+    from artifact_fastai.robustness import standard_perturbations
+    out = tmp_path/'rob'; out.mkdir(); (out/'notes.txt').write_text('mine')
+    args = ['robustness', str(model), '--data', str(data), '--out', str(out), '--quiet']
+    assert main(args) == EXIT_USAGE  # a non-empty output folder is kept...
+    assert main(args + ['--force']) == EXIT_OK  # ...unless --force
+    assert sorted(p.name for p in out.iterdir()) == ['format_check.csv', 'format_check.md', 'notes.txt', 'sweep.csv', 'sweep.md', 'sweep.png']
+    assert (out/'sweep.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    rows, test = read_rows(out/'sweep.csv'), read_rows(data/'test.csv')
+    assert [r['perturbation'] for r in rows] == [p.name for p in standard_perturbations()]
+    assert {int(r['n']) for r in rows} == {len(test)} and float(rows[0]['auc_drop']) == 0
+    y = np.array([int(r['label']) for r in test])
+    p = detector_proba(load_detector(model), [open_image(data/r['image']) for r in test])
+    assert float(rows[0]['auc']) == pytest.approx(binary_metrics(y, p, 0.5)['auc'], abs=1e-9)  # unperturbed row = the model on test
+    assert '| none |' in (out/'sweep.md').read_text()
+    fc = read_rows(out/'format_check.csv')
+    assert len(fc) == 5 and float(fc[1]['max_abs_diff']) == 0.0  # same pixels from a PNG file score the same
+    assert main(['robustness', str(model), '--data', str(data), '--split', 'nosuch', '--out', str(tmp_path/'r2')]) == EXIT_USAGE
+    assert main(['robustness', str(tmp_path/'nomodel'), '--data', str(data), '--out', str(tmp_path/'r3')]) == EXIT_USAGE
 
 
 def test_import_and_help_stay_light():
