@@ -26,9 +26,9 @@ from .core import ARTIFACT, CLEAN, DetectorConfig
 from .learner import Detector, read_config, read_weights, load_weights_strict, register_detector_kind
 
 # %% auto #0
-__all__ = ['CALIBRATIONS', 'ConvAutoencoder', 'error_maps', 'anomaly_score', 'ScoreCalibration', 'max_f1_threshold',
-           'AnomalyAutoencoderCallback', 'dataloader_scores', 'anomaly_spec', 'anomaly_learner', 'AnomalyDetector',
-           'load_anomaly_detector']
+__all__ = ['SCORES', 'CALIBRATIONS', 'ConvAutoencoder', 'error_maps', 'anomaly_score', 'highpass_residual', 'periodic_score',
+           'score_batch', 'ScoreCalibration', 'max_f1_threshold', 'AnomalyAutoencoderCallback', 'dataloader_scores',
+           'anomaly_spec', 'anomaly_learner', 'AnomalyDetector', 'load_anomaly_detector']
 
 # %% ../nbs/07_anomaly.ipynb #22b068b7
 def _conv_block(n_in: int, n_out: int, stride: int = 1) -> nn.Sequential:
@@ -65,6 +65,32 @@ def anomaly_score(err: torch.Tensor, window: int = 8, border: int = 2) -> torch.
     if not window: return err.flatten(1).mean(1)
     window = min(window, *err.shape[-2:])
     return F.avg_pool2d(err[:, None], window, max(1, window // 2)).flatten(1).max(1).values
+
+# %% ../nbs/07_anomaly.ipynb #0739b576
+SCORES = ('periodic', 'error')
+_LAPLACE = torch.tensor([[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]]).view(1, 1, 3, 3)
+
+@torch.no_grad()
+def highpass_residual(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    "Laplacian of the channel-mean reconstruction residual of normalised batch `x`; shape (N, H, W)."
+    d = (x.float() - model(x).float()).mean(1, keepdim=True)
+    return F.conv2d(F.pad(d, (1, 1, 1, 1), mode='replicate'), _LAPLACE.to(d.device))[:, 0]
+
+def periodic_score(res: torch.Tensor, window: int = 16, border: int = 2) -> torch.Tensor:
+    "Largest spectral peak ratio (max / mean power, DC excluded) of any `window` patch of residuals `res` (N, H, W)."
+    h, w = res.shape[-2:]
+    if border and min(h, w) > 4 * border: res = res[:, border:h - border, border:w - border]
+    win = min(window, *res.shape[-2:])
+    p = F.unfold(res[:, None].float(), win, stride=max(1, win // 4))            # (N, win*win, patches)
+    p = (p - p.mean(1, keepdim=True)).transpose(1, 2).reshape(len(res), -1, win, win)
+    power = torch.fft.rfft2(p).abs().pow(2).flatten(2)[..., 1:]                 # DC (the removed mean) left out
+    return (power.max(-1).values / (power.mean(-1) + 1e-12)).max(1).values
+
+def score_batch(model: nn.Module, x: torch.Tensor, score: str = 'periodic', window: int | None = None, border: int = 2) -> torch.Tensor:
+    "Anomaly scores of normalised batch `x` with `score` ('periodic' or 'error'); `window` None: 16 or 8 pixels."
+    if score not in SCORES: raise ValueError(f"score {score!r} is not one of {SCORES}")
+    if score == 'periodic': return periodic_score(highpass_residual(model, x), window or 16, border)
+    return anomaly_score(error_maps(model, x), window or 8, border)
 
 # %% ../nbs/07_anomaly.ipynb #b104d9e4
 CALIBRATIONS = ('auto', 'logistic', 'rank')
@@ -108,13 +134,16 @@ def max_f1_threshold(y, p) -> float:
     lower = np.asarray(p)[np.asarray(p) < thr[i]]
     return float((thr[i] + lower.max()) / 2) if len(lower) else float(thr[i])
 
-# %% ../nbs/07_anomaly.ipynb #29cd5345
+# %% ../nbs/07_anomaly.ipynb #c24a7aad
 class AnomalyAutoencoderCallback(Callback):
     "One-class autoencoder training: drop Artifact images from training batches, reconstruct; calibrate after fit."
     order = 1  # before the Recorder and anything that reads `yb`
 
-    def __init__(self, window: int = 8, border: int = 2, calibration: str = 'auto', calibrate: bool = True):
-        self.window, self.border, self.calibration, self.calibrate = window, border, calibration, calibrate
+    def __init__(self, window: int | None = None, border: int = 2, calibration: str = 'auto', calibrate: bool = True,
+                 score: str = 'periodic'):
+        if score not in SCORES: raise ValueError(f"score {score!r} is not one of {SCORES}")
+        window = window or (16 if score == 'periodic' else 8)
+        self.window, self.border, self.calibration, self.calibrate, self.score = window, border, calibration, calibrate, score
         self.n_dropped = self.n_kept = 0
         self.cal, self.threshold, self.threshold_source = None, 0.5, 'default'
 
@@ -136,44 +165,45 @@ class AnomalyAutoencoderCallback(Callback):
 
     def calibrate_on(self, dl) -> 'ScoreCalibration':
         "Fit the score calibration and the max-F1 threshold on labelled dataloader `dl` (the validation split)."
-        scores, labels = dataloader_scores(self.learn.model, dl, self.window, self.border)
+        scores, labels = dataloader_scores(self.learn.model, dl, self.window, self.border, self.score)
         self.cal = ScoreCalibration.fit(scores, labels, self.calibration)
         p = self.cal(scores)
         if (labels == ARTIFACT).any() and (labels == CLEAN).any():
             self.threshold, self.threshold_source = max_f1_threshold(labels, p), 'val:max_f1'
         else: self.threshold, self.threshold_source = 0.99, 'val:clean_rank_0.99'
-        self.learn.detector_spec = anomaly_spec(self.learn.model, self.window, self.border, self.cal)
+        self.learn.detector_spec = anomaly_spec(self.learn.model, self.window, self.border, self.cal, self.score)
         return self.cal
 
-# %% ../nbs/07_anomaly.ipynb #4a69b83e
+# %% ../nbs/07_anomaly.ipynb #f38b9757
 @torch.no_grad()
-def dataloader_scores(model: nn.Module, dl, window: int = 8, border: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    "Anomaly scores and labels of every image in labelled dataloader `dl`."
+def dataloader_scores(model: nn.Module, dl, window: int | None = None, border: int = 2,
+                      score: str = 'periodic') -> tuple[np.ndarray, np.ndarray]:
+    "Anomaly scores (`score`, see `score_batch`) and labels of every image in labelled dataloader `dl`."
     was_training = model.training; model.eval()
     scores, labels = [], []
     try:
         for x, y in dl:
-            scores.append(anomaly_score(error_maps(model, x), window, border).cpu()); labels.append(y.cpu())
+            scores.append(score_batch(model, x, score, window, border).cpu()); labels.append(y.cpu())
     finally: model.train(was_training)
     return torch.cat(scores).numpy(), torch.cat(labels).numpy()
 
-def anomaly_spec(model: ConvAutoencoder, window: int, border: int, cal: ScoreCalibration | None) -> dict:
+def anomaly_spec(model: ConvAutoencoder, window: int, border: int, cal: ScoreCalibration | None, score: str = 'periodic') -> dict:
     "What `save_detector` records for an anomaly model: how to rebuild it and how to score and calibrate."
     widths = [m[0].out_channels for m in model.encoder]
     return dict(kind='anomaly', arch='conv_autoencoder',
-                extra=dict(model_kwargs=dict(widths=widths, n_in=model.head.out_channels), window=window, border=border,
+                extra=dict(model_kwargs=dict(widths=widths, n_in=model.head.out_channels), score=score, window=window, border=border,
                            calibration=None if cal is None else asdict(cal)))
 
-def anomaly_learner(dls, widths: Sequence[int] = (16, 32), window: int = 8, border: int = 2, calibration: str = 'auto', cbs=None,
-                    **kwargs) -> Learner:
-    "A fastai `Learner` that trains a `ConvAutoencoder` on the Clean images of `dls` (labelled artifact dataloaders)."
+def anomaly_learner(dls, widths: Sequence[int] = (16, 32), window: int | None = None, border: int = 2, calibration: str = 'auto',
+                    score: str = 'periodic', cbs=None, **kwargs) -> Learner:
+    "A fastai `Learner` that trains a `ConvAutoencoder` on the Clean images of `dls`, scored with `score` (see `score_batch`)."
     model = ConvAutoencoder(widths)
-    cb = AnomalyAutoencoderCallback(window, border, calibration)
+    cb = AnomalyAutoencoderCallback(window, border, calibration, score=score)
     learn = Learner(dls, model, loss_func=nn.MSELoss(), cbs=[cb] + list(cbs or []), **kwargs)
-    learn.detector_spec = anomaly_spec(model, window, border, None)
+    learn.detector_spec = anomaly_spec(model, cb.window, border, None, score)
     return learn
 
-# %% ../nbs/07_anomaly.ipynb #ece5b593
+# %% ../nbs/07_anomaly.ipynb #f046636f
 class AnomalyDetector(Detector):
     "A trained autoencoder anomaly detector: calibrated P(Artifact) and per-pixel error maps."
     def __init__(self, config: DetectorConfig, model: nn.Module, path=None, device='cpu'):
@@ -181,19 +211,20 @@ class AnomalyDetector(Detector):
         if not config.extra.get('calibration'):
             raise ValueError(f"{path or 'config'}: the anomaly model has no score calibration; fit it with "
                              "AnomalyAutoencoderCallback (calibrate=True) before `save_detector`")
+        self.score = config.extra.get('score', 'error')  # models saved before the periodic score used the window error
         self.window, self.border = int(config.extra.get('window', 8)), int(config.extra.get('border', 2))
         self.cal = ScoreCalibration(**config.extra['calibration'])
 
     def batch_proba(self, x: torch.Tensor) -> torch.Tensor:
         "Calibrated P(Artifact) of a normalised batch `x`."
-        scores = anomaly_score(error_maps(self.model, x), self.window, self.border).cpu().numpy()
+        scores = score_batch(self.model, x, self.score, self.window, self.border).cpu().numpy()
         return torch.from_numpy(self.cal(scores).astype(np.float32))
 
     @torch.inference_mode()
     def error_maps(self, images: Sequence[Image.Image], scale: bool = True) -> np.ndarray:
-        "Per-pixel reconstruction error of PIL `images` at input size, (N, H, W), unscored border set to 0; `scale`: to [0, 1]."
+        "Per-pixel reconstruction error of PIL `images` (squared high-pass residual for the periodic score), (N, H, W), border 0."
         x = self.normalize(torch.stack([self.transform(im.convert('RGB')) for im in images]))
-        err = error_maps(self.model, x).cpu().numpy()
+        err = (highpass_residual(self.model, x) ** 2 if self.score == 'periodic' else error_maps(self.model, x)).cpu().numpy()
         b = self.border
         if b and min(err.shape[-2:]) > 4 * b:
             inner = err[:, b:-b, b:-b].copy(); err[:] = 0; err[:, b:-b, b:-b] = inner
