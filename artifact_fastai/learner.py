@@ -247,7 +247,7 @@ def artifact_learner(dls,  # fastai DataLoaders with vocab ['Artifact', 'Clean']
         n_out=int(learn.dls.c), model_kwargs=model_kwargs, channels_last=bool(channels_last), pretrained_source=source))
     return learn
 
-# %% ../nbs/05_learner.ipynb #399735ca
+# %% ../nbs/05_learner.ipynb #7fd3ce0d
 def _item_tfms(dls) -> list:
     "The validation item transforms of `dls`."
     return list(dls.valid.after_item.fs)
@@ -280,8 +280,9 @@ def _recorded_metrics(learn: Learner) -> dict:
     "The last validation loss and metrics in `learn.recorder` as {name: value}."
     rec = getattr(learn, 'recorder', None)
     if rec is None or not getattr(rec, 'values', None): return {}
-    names = [n for n in rec.metric_names[1:-1] if n != 'train_loss']
-    return {n: float(v) for n, v in zip(names, rec.values[-1][1:]) if v is not None}
+    names, vals = list(rec.metric_names[1:-1]), rec.values[-1]  # names: train_loss, valid_loss, metrics...
+    if len(vals) == len(names) - 1: names = names[1:]  # a record of `validate`/`get_preds` has no train_loss
+    return {n: float(v) for n, v in zip(names, vals) if n != 'train_loss' and v is not None}
 
 # %% ../nbs/05_learner.ipynb #5dcc34e0
 def _detector_spec(learn: Learner) -> dict:

@@ -182,6 +182,15 @@ def test_save_writes_config_and_refuses_overwrite(trained, dls):
     save_detector(learn, folder, force=True)
 
 
+def test_recorded_metrics_keep_their_names_after_validate(trained, tmp_path):
+    "A `validate()` record has no train_loss: the saved metrics must not shift by one name (accuracy stays accuracy)."
+    learn, _ = trained
+    valid_loss, accuracy, *_ = learn.validate()
+    cfg = DetectorConfig.from_json(save_detector(learn, tmp_path/'after_validate', threshold=0.5)/'config.json')
+    assert cfg.metrics['valid_loss'] == pytest.approx(float(valid_loss)) and cfg.metrics['accuracy'] == pytest.approx(float(accuracy))
+    assert 'roc_auc' in cfg.metrics
+
+
 def test_round_trip_matches_get_preds(trained, dls, synth_root):
     learn, folder = trained
     det = load_detector(folder)
