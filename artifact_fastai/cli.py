@@ -637,7 +637,7 @@ def demo_ensembles(dets: dict, P_val, y_val, P_test, models: Path) -> list:
                         spec.unsure(P_test[rows]) if spec.abstain_rule else None))
     return results
 
-# %% ../nbs/13_cli.ipynb #a3dc264a
+# %% ../nbs/13_cli.ipynb #1970bae2
 def _train_anomaly(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool) -> str | None:
     "Train and save the anomaly autoencoder (Clean images only) when `anomaly` is installed; else say why not."
     import importlib.util
@@ -664,8 +664,10 @@ def _train_clip(table, out: Path, size: int, epochs: int, bs: int, seed: int, qu
     from artifact_fastai.data import artifact_dataloaders
     from artifact_fastai.learner import save_detector
     from artifact_fastai.metrics import choose_threshold
-    try: resolve_clip_weights(model, pretrained)
+    try: _, source = resolve_clip_weights(model, pretrained)
     except (CLIPWeightsError, FileNotFoundError, ValueError) as e: return f'skipped: no {model}/{pretrained} CLIP weights offline ({type(e).__name__})'
+    if source.startswith('hub download'):  # the demo never downloads, whatever HF_HUB_OFFLINE says
+        return f'skipped: {model}/{pretrained} CLIP weights are not in the local cache and the demo does not download them'
     seed_everything(seed)
     clip_size = clip_config(model, None, pretrained)['vision_cfg'].get('image_size', 224)
     dls = artifact_dataloaders(table, size=clip_size, bs=bs, seed=seed, check=False)
@@ -680,14 +682,20 @@ def demo_members(table, models: Path, archs, size: int, epochs: int, bs: int, se
     "Train the demo's detectors into `models/`: (names trained, notes on members skipped)."
     jobs = [(a, dict(arch=a)) for a in archs] + ([(f'{archs[0]}_roi', dict(arch=archs[0], roi=True))] if roi and archs else [])
     trained, skipped = [], []
-    for name, kw in jobs:
-        with _step(f'train {name}', times, quiet):
-            _clear(models/name); train_detector(table, out=models/name, size=size, epochs=epochs, bs=bs, seed=seed, quiet=quiet, **kw)
-        trained.append(name)
-    for name, train in (('anomaly_autoencoder', _train_anomaly), ('clip_probe', _train_clip)):
-        with _step(f'train {name}', times, quiet): why = train(table, models/name, size, epochs, bs, seed, quiet)
+    def classifier(name, kw):
+        def train(table, out, size, epochs, bs, seed, quiet):
+            _clear(out); train_detector(table, out=out, size=size, epochs=epochs, bs=bs, seed=seed, quiet=quiet, **kw)
+        return name, train
+    members = [classifier(name, kw) for name, kw in jobs] + [('anomaly_autoencoder', _train_anomaly), ('clip_probe', _train_clip)]
+    for name, train in members:
+        try:
+            with _step(f'train {name}', times, quiet): why = train(table, models/name, size, epochs, bs, seed, quiet)
+        except Exception as e:  # one failing member must not lose the others' work: report it and go on
+            why = f'failed: {type(e).__name__}: {e}'
+            if not quiet: print(f'    {name} {why}', file=sys.stderr)
         if why is None: trained.append(name)
         else: skipped.append(f'`{name}` {why}'); times.pop(f'train {name}', None)
+    if not trained: raise RuntimeError(f"no detector could be trained: {'; '.join(skipped)}")
     return trained, skipped
 
 # %% ../nbs/13_cli.ipynb #a2ba0f15

@@ -298,3 +298,31 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     assert len(rows) == len(read_rows(tmp_path/'demo_data/synthetic/test.csv')) and {r['label'] for r in rows} <= {'Artifact', 'Clean', 'Unsure'}
     rows = read_rows(tmp_path/'ensemble_mean.csv')
     assert all(r['face_found'] in ('True', 'False') for r in rows)
+
+
+def test_demo_member_failure_is_reported_and_the_others_are_kept(tmp_path, monkeypatch):
+    "One member raising must not lose the others: it is listed as failed, the rest are trained; all failing raises."
+    import artifact_fastai.cli as cli
+    def fake_train(table, out, arch, roi=False, **kw):
+        if arch == 'resnet18': raise MemoryError('out of memory')
+        Path(out).mkdir(parents=True); (Path(out)/'config.json').write_text('{}')
+    monkeypatch.setattr(cli, 'train_detector', fake_train)
+    monkeypatch.setattr(cli, '_train_anomaly', lambda *a: None)
+    monkeypatch.setattr(cli, '_train_clip', lambda *a: 'skipped: no weights')
+    times = {}
+    trained, skipped = cli.demo_members(None, tmp_path, ('efficientnet_lite0', 'resnet18'), 32, 1, 8, 0, True, True, times)
+    assert trained == ['efficientnet_lite0', 'efficientnet_lite0_roi', 'anomaly_autoencoder']
+    assert skipped == ['`resnet18` failed: MemoryError: out of memory', '`clip_probe` skipped: no weights']
+    assert 'train resnet18' not in times and 'train efficientnet_lite0' in times
+    monkeypatch.setattr(cli, '_train_anomaly', lambda *a: 'skipped: x')
+    with pytest.raises(RuntimeError, match='no detector could be trained'):
+        cli.demo_members(None, tmp_path, ('resnet18',), 32, 1, 8, 0, False, True, {})
+
+
+def test_demo_clip_member_never_downloads(monkeypatch, tmp_path):
+    "Without cached CLIP weights the demo skips the CLIP probe even when HF_HUB_OFFLINE is not set."
+    import artifact_fastai.cli as cli
+    monkeypatch.delenv('HF_HUB_OFFLINE', raising=False)
+    monkeypatch.setenv('HF_HUB_CACHE', str(tmp_path/'empty_hub'))
+    why = cli._train_clip(None, tmp_path/'clip', 32, 1, 8, 0, True)
+    assert why is not None and 'does not download' in why
