@@ -17,8 +17,8 @@ __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'IMAGE_EXTENS
            'split_scores', 'train_detector', 'is_pretrained', 'learner_scores', 'recipe_overrides', 'checked_recipe',
            'train_recipe_detector', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model', 'cmd_synth',
            'cmd_check', 'cmd_train', 'load_any_detector', 'model_results', 'cmd_evaluate', 'cmd_predict', 'cmd_gradcam',
-           'gradcam_overlays', 'cmd_roi', 'markdown_table', 'robustness_outputs', 'cmd_robustness', 'cmd_demo',
-           'demo_data', 'demo_ensembles', 'demo_members', 'demo_gradcam', 'run_demo', 'build_parser', 'main']
+           'gradcam_overlays', 'cmd_roi', 'robustness_outputs', 'cmd_robustness', 'cmd_demo', 'demo_data',
+           'demo_ensembles', 'demo_members', 'demo_gradcam', 'run_demo', 'build_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #98a9709d
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -537,23 +537,18 @@ def cmd_roi(args) -> int:
     res = precompute_boxes(files, n_workers=args.workers, progress=not args.quiet, **kw)
     return EXIT_PROBLEMS if res.failures else EXIT_OK
 
-# %% ../nbs/13_cli.ipynb #84127908
-def markdown_table(df, digits: int = 3) -> str:
-    "`df` as a GitHub Markdown table, floats rounded to `digits` (no `tabulate` needed)."
-    fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v).replace('|', '\\|')
-    rows = [list(map(str, df.columns)), ['---'] * len(df.columns)] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
-    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + '\n'
-
+# %% ../nbs/13_cli.ipynb #265918fa
 def robustness_outputs(detector, data, out: str | Path, split: str = 'test', perturbations: str = 'default',
                        quality: int = 90, check_format: bool = True, seed: int = 0, bs: int = 32) -> dict:
     "Run `robustness_sweep` (and `format_check`) of `detector` on `split` of `data`; write tables and plot into `out`."
     from matplotlib.figure import Figure
+    from artifact_fastai.report import markdown_table
     from artifact_fastai.robustness import robustness_sweep, format_check, plot_sweep
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     sweep = robustness_sweep(detector, data, split, perturbations, seed=seed, bs=bs)
     paths = dict(sweep_csv=out/'sweep.csv', sweep_md=out/'sweep.md', sweep_png=out/'sweep.png')
     sweep.to_csv(paths['sweep_csv'], index=False)
-    paths['sweep_md'].write_text(f"AUC per perturbation on the {split} split (threshold {sweep.attrs['threshold']:.4f})\n\n" + markdown_table(sweep))
+    paths['sweep_md'].write_text(f"AUC per perturbation on the {split} split (threshold {sweep.attrs['threshold']:.4f})\n\n" + markdown_table(sweep, 3) + '\n')
     fig = Figure(figsize=(max(6, 0.55 * len(sweep)), 3.4)); plot_sweep(sweep, ax=fig.add_subplot())
     fig.tight_layout(); fig.savefig(paths['sweep_png'], dpi=110)
     if check_format:
@@ -561,7 +556,7 @@ def robustness_outputs(detector, data, out: str | Path, split: str = 'test', per
         paths.update(format_csv=out/'format_check.csv', format_md=out/'format_check.md')
         fc.to_csv(paths['format_csv'], index=False)
         paths['format_md'].write_text(f"Format check on the {split} split: AUC swing {fc.attrs['auc_swing']:+.4f} "
-                                      "(near 0 when the format carries no label information)\n\n" + markdown_table(fc))
+                                      "(near 0 when the format carries no label information)\n\n" + markdown_table(fc, 3) + '\n')
     return paths
 
 # %% ../nbs/13_cli.ipynb #e90e4802

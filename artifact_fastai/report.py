@@ -20,8 +20,8 @@ from .metrics import (Evaluation, ReportTable, REPORT_COLUMNS, Threshold, binary
                                      choose_threshold, evaluate)
 
 # %% auto #0
-__all__ = ['ModelResult', 'figure_png', 'roc_pr_figure', 'confusion_figure', 'image_grid', 'Report', 'data_summary',
-           'metrics_frame', 'coverage_frame', 'build_report']
+__all__ = ['ModelResult', 'figure_png', 'roc_pr_figure', 'confusion_figure', 'image_grid', 'markdown_table', 'Report',
+           'data_summary', 'metrics_frame', 'coverage_frame', 'build_report']
 
 # %% ../nbs/11_report.ipynb #fd8959b6
 @dataclass
@@ -130,7 +130,7 @@ def image_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int
         if titles is not None: ax.set_title(str(titles[i]), fontsize=8)
     return fig
 
-# %% ../nbs/11_report.ipynb #7faffac0
+# %% ../nbs/11_report.ipynb #980cc076
 def _inline_html(text: str) -> str:
     "Escape `text` for HTML, then render `code`, **bold** and [links](url)."
     out = html.escape(text, quote=False)
@@ -139,6 +139,12 @@ def _inline_html(text: str) -> str:
     return re.sub(r'\[([^\]]+)\]\(([^)\s]+)\)', lambda m: f'<a href="{html.escape(m[2])}">{m[1]}</a>', out)
 
 def _md_cell(v) -> str: return str(v).replace('|', '\\|').replace('\n', ' ')
+
+def markdown_table(df: pd.DataFrame, digits: int | None = None) -> str:
+    "`df` as a GitHub Markdown table (cells escaped; floats rounded to `digits` when given), no `tabulate` needed."
+    cell = lambda v: f"{v:.{digits}f}" if digits is not None and isinstance(v, float) else _md_cell(v)
+    lines = ['| ' + ' | '.join(_md_cell(c) for c in df.columns) + ' |', '|' + ' --- |' * len(df.columns)]
+    return '\n'.join(lines + ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in df.itertuples(index=False)])
 
 def _png_of(figure) -> bytes:
     "PNG bytes of a matplotlib figure, PNG bytes, a PIL image, an array or an image file."
@@ -171,7 +177,7 @@ class Report:
         self._names.add(name)
         self.blocks.append(('figure', name, _png_of(figure), caption)); return self
 
-# %% ../nbs/11_report.ipynb #5cbba256
+# %% ../nbs/11_report.ipynb #84f354a4
 def _block_md(block) -> str:
     "Markdown of one block (figures link to `figures/<name>.png`)."
     kind = block[0]
@@ -180,9 +186,7 @@ def _block_md(block) -> str:
     if kind == 'code': return '```\n' + block[1].rstrip('\n') + '\n```'
     if kind == 'table':
         df, caption = block[1], block[2]
-        lines = ['| ' + ' | '.join(_md_cell(c) for c in df.columns) + ' |', '|' + ' --- |' * len(df.columns)]
-        lines += ['| ' + ' | '.join(_md_cell(v) for v in row) + ' |' for row in df.itertuples(index=False)]
-        return (f'*{caption}*\n\n' if caption else '') + '\n'.join(lines)
+        return (f'*{caption}*\n\n' if caption else '') + markdown_table(df)
     _, name, _, caption = block
     return f'![{caption or name}](figures/{name}.png)' + (f'\n\n*{caption}*' if caption else '')
 
