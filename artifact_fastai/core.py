@@ -17,7 +17,7 @@ from . import __version__
 
 # %% auto #0
 __all__ = ['ARTIFACT', 'CLEAN', 'VOCAB', 'parse_label', 'label_name', 'seed_everything', 'file_hash', 'list_hash',
-           'DetectorConfig', 'stratified_split', 'default_cache_dir']
+           'DetectorConfig', 'stratified_split', 'default_cache_dir', 'keep_freed_memory']
 
 # %% ../nbs/00_core.ipynb #e43a8887
 ARTIFACT: int = 0  # label of an image with generation artifacts (the positive class of every report)
@@ -133,3 +133,15 @@ def default_cache_dir() -> Path:
     env = os.environ.get('ARTIFACT_FASTAI_CACHE')
     if env: return Path(env).expanduser()
     return Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache')).expanduser()/'artifact_fastai'
+
+# %% ../nbs/00_core.ipynb #bf73cf72
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters, glibc's malloc.h
+
+def keep_freed_memory() -> bool:
+    "Ask glibc's malloc to keep freed memory for reuse (no mmap for large blocks, no trimming); True if it applied."
+    if os.environ.get('ARTIFACT_FASTAI_KEEP_MEMORY', '1') == '0': return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL('libc.so.6')
+        return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    except (OSError, AttributeError): return False

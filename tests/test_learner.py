@@ -326,3 +326,18 @@ def test_input_settings_and_expand_items(dls, synth_root):
     assert (s['img_size'], s['resize']) == (32, 'squish') and 'roi' not in s
     items = expand_items([synth_root/'val.csv', Image.new('RGB', (4, 4))])
     assert all(Path(p).is_file() for p in items[:-1]) and isinstance(items[-1], Image.Image)
+
+
+def test_model_runs_on_plain_channels_last_tensors_and_inputs_keep_their_type(trained):
+    "PlainTensorInputs: the network gets plain channels_last tensors, while get_preds(with_input=True) keeps TensorImage."
+    from fastai.torch_core import TensorImage
+    learn, _ = trained
+    seen = []
+    hook = learn.model.register_forward_pre_hook(
+        lambda m, inp: seen.append((type(inp[0]), inp[0].is_contiguous(memory_format=torch.channels_last))))
+    try:
+        with learn.no_bar(): inputs, preds, targs = learn.get_preds(with_input=True)
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4)  # training batches too
+    finally: hook.remove()
+    assert seen and all(t is torch.Tensor and cl for t, cl in seen), set(seen)
+    assert isinstance(inputs, TensorImage) and len(inputs) == len(preds) == len(targs)
