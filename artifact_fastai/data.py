@@ -19,9 +19,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import ARTIFACT, CLEAN, VOCAB, parse_label, stratified_split, file_hash
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image', 'read_csv_split',
-           'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'resize_transforms', 'class_weights',
-           'artifact_datablock', 'artifact_dataloaders', 'split_dataloader']
+__all__ = ['MAX_PIXELS', 'SOURCE_INFO', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image',
+           'read_csv_split', 'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'resize_transforms',
+           'class_weights', 'artifact_datablock', 'artifact_dataloaders', 'split_dataloader']
 
 # %% ../nbs/01_data.ipynb #e08b0824
 class ImageError(ValueError):
@@ -42,12 +42,15 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return Image.alpha_composite(bg, rgba).convert('RGB')
     return img.convert('RGB') if img.mode != 'RGB' else img
 
-# %% ../nbs/01_data.ipynb #c49f7d6f
+# %% ../nbs/01_data.ipynb #d0663f32
+SOURCE_INFO = 'artifact_fastai.source'  # `img.info` key: (path, mtime_ns, size) of the file `open_image` read
+
 def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     "Open `path` as an upright 8-bit RGB image, or raise `ImageError` saying why it cannot be used."
     path = Path(path)
     if not path.is_file(): raise ImageError(f"{path}: file not found")
-    if path.stat().st_size == 0: raise ImageError(f"{path}: file is empty (0 bytes)")
+    st = path.stat()
+    if st.st_size == 0: raise ImageError(f"{path}: file is empty (0 bytes)")
     try:
         with Image.open(path) as img:
             if img.width * img.height > max_pixels:
@@ -57,7 +60,9 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
                 warnings.simplefilter('error', Image.DecompressionBombWarning)
                 img.load()
                 img = ImageOps.exif_transpose(img)
-            return _to_rgb(img)
+            img = _to_rgb(img)
+            img.info[SOURCE_INFO] = (str(path), st.st_mtime_ns, st.st_size)
+            return img
     except ImageError: raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"{path}: refused as a possible decompression bomb ({e})") from None

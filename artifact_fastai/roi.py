@@ -11,7 +11,7 @@ __all__ = ['FACE_MODEL_ENV', 'FACE_MODEL_NAME', 'BLAZE_FACE_NAME', 'FACE_MODEL_C
            'HaarFaceDetector', 'make_face_detector', 'detector_from_settings', 'pick_face', 'square_box', 'center_box',
            'image_key', 'BoxCache', 'FaceCrop', 'paste_map', 'open_rgb', 'RoiSummary', 'precompute_boxes']
 
-# %% ../nbs/03_roi.ipynb #1a47cd78
+# %% ../nbs/03_roi.ipynb #6191f40f
 import hashlib, json, math, os, subprocess, sys, tempfile, time, urllib.request, warnings, weakref, zipfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +30,7 @@ from fasttransform.transform import DisplayedTransform
 from fastai.vision.core import PILImage
 
 from .core import default_cache_dir, file_hash, list_hash
+from .data import SOURCE_INFO
 
 # %% ../nbs/03_roi.ipynb #cb937a7f
 FACE_MODEL_ENV = 'ARTIFACT_FASTAI_FACE_MODEL'  # environment variable naming a MediaPipe face-detector .tflite
@@ -354,7 +355,7 @@ class BoxCache:
         _atomic_write(self.path, content)
         self._offset = len(content)
 
-# %% ../nbs/03_roi.ipynb #e4420824
+# %% ../nbs/03_roi.ipynb #f1303b34
 FALLBACKS = ('full', 'center')
 
 class FaceCrop(DisplayedTransform):
@@ -378,7 +379,7 @@ class FaceCrop(DisplayedTransform):
         self.cache_dir = None if cache_dir is False else Path(default_cache_dir()/'roi' if cache_dir in (None, True) else cache_dir)
         file = self.cache_dir/f'boxes-{self.detector.signature}.jsonl' if self.cache_dir else None
         self.cache = BoxCache(file, header=self.detector.settings())
-        self.records, self.stats, self._boxes = {}, Counter(), {}
+        self.records, self.stats, self._boxes, self._keys = {}, Counter(), {}, {}
 
     def encodes(self, x: PILImage): return self.crop(x)
 
@@ -389,7 +390,7 @@ class FaceCrop(DisplayedTransform):
 
     def crop_box(self, img: Image.Image) -> tuple[int, int, int, int]:
         "The crop box (x0, y0, x1, y1) of `img` in its own pixels: square around the main face, or the fallback."
-        key = image_key(img)
+        key = self.key(img)
         if key in self._boxes: return self._boxes[key]
         faces = self._faces(key, img)
         face = pick_face(faces or [], self.pick)
@@ -403,7 +404,15 @@ class FaceCrop(DisplayedTransform):
 
     def faces(self, img: Image.Image) -> list[FaceBox] | None:
         "Every face in `img`, from the cache or detected now (None if the detector failed on it)."
-        return self._faces(image_key(img), img)
+        return self._faces(self.key(img), img)
+
+    def key(self, img: Image.Image) -> str:
+        "`image_key(img)`, remembered per source file for images from `open_image`, so later epochs skip the hash."
+        src = img.info.get(SOURCE_INFO)
+        if src is None: return image_key(img)
+        src = (*src, img.mode, img.size)
+        if src not in self._keys: self._keys[src] = image_key(img)
+        return self._keys[src]
 
 # %% ../nbs/03_roi.ipynb #3982bba8
 @patch

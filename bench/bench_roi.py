@@ -1,16 +1,21 @@
 """Face-ROI benchmark: detection throughput (serial vs parallel precompute, cached rerun, Haar) and epoch time with a
 cached face crop vs without ROI, on ../shared/data/faces140k-sample (skipped cleanly when absent).
 
-    .venv/bin/python bench/bench_roi.py [--data DIR] [--size 224] [--train-images 320] [--repeats 3] [--train]
+    .venv/bin/python bench/bench_roi.py [--data DIR] [--size 224] [--train-images 320] [--repeats 3] [--train] [--paired EPOCHS]
 
 Everything is sized to run in about three minutes on 2 shared cores; the files are read once before any timing.
 By default the epoch comparison times the data pipeline only (iterating `dls.train`): a training epoch adds the same
 model time to both sides, so the data pass is the worst case for the ratio. `--train` also times `learn.fit(1)` with
 efficientnet_lite0; run it on a quiet machine (on 2 cores shared by several jobs one epoch took minutes).
+Whole epochs vary by about 5% from one to the next on this machine, more than the effect measured; `--paired N`
+therefore also interleaves training steps with and without ROI batch by batch on one model for N epochs and reports
+the ratio of their sums with a bootstrap confidence interval.
 
 Target (issue 3): an epoch with cached ROI costs at most 1.02x an epoch without ROI. Writes bench/results/roi.md.
 """
 import argparse, os, sys, tempfile, time, warnings
+
+import numpy as np
 from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -93,6 +98,39 @@ def time_epochs(table, roi_settings, size, repeats, train):
     return times, crop, len(dls['no ROI'].train.dataset)
 
 
+def time_paired(table, roi_settings, size, epochs, seed=0):
+    """Seconds per training step (next batch from `dls.train` + forward, loss, backward, optimizer step), with and
+    without the cached ROI, interleaved batch by batch on one model so that drift in machine load hits both alike."""
+    import numpy as np, torch
+    from artifact_fastai.data import artifact_dataloaders
+    from artifact_fastai.learner import artifact_learner
+    dls = {'no ROI': artifact_dataloaders(table, size=size, bs=32, roi=None, seed=seed, check=False),
+           'cached face ROI': artifact_dataloaders(table, size=size, bs=32, roi=roi_settings, seed=seed, check=False)}
+    learn = artifact_learner(dls['no ROI'], 'efficientnet_lite0')
+    model, loss_fn = learn.model.train(), learn.loss_func
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    def step(batches):
+        t = time.perf_counter()
+        x, y = next(batches)
+        loss = loss_fn(model(x.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last)), y.as_subclass(torch.Tensor))
+        opt.zero_grad(); loss.backward(); opt.step()
+        return time.perf_counter() - t
+    steps = {k: [] for k in dls}
+    for epoch in range(epochs + 1):  # epoch 0 warms caches (files, ROI memory, allocator) and is not counted
+        its = {k: iter(d.train) for k, d in dls.items()}
+        for i in range(len(dls['no ROI'].train)):
+            for k in (list(dls) if i % 2 else list(dls)[::-1]):  # alternate which side goes first
+                dt = step(its[k])
+                if epoch: steps[k].append(dt)
+        print(f'  epoch {epoch}{" (warm-up)" if not epoch else ""}: no ROI {sum(steps["no ROI"][-len(dls["no ROI"].train):]) if epoch else "-"} s, '
+              f'ROI {sum(steps["cached face ROI"][-len(dls["no ROI"].train):]) if epoch else "-"} s', file=sys.stderr, flush=True)
+    a, b = np.array(steps['no ROI']), np.array(steps['cached face ROI'])
+    rng = np.random.default_rng(0)
+    boot = [b[i].sum() / a[i].sum() for i in (rng.integers(0, len(a), len(a)) for _ in range(2000))]
+    crop = next(t for t in dls['cached face ROI'].train.after_item.fs if type(t).__name__ == 'FaceCrop')
+    return a, b, np.percentile(boot, [2.5, 97.5]), crop
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data', type=Path, default=DEFAULT_DATA)
@@ -100,6 +138,8 @@ def main():
     p.add_argument('--train-images', type=int, default=320, help='training images in the epoch comparison')
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--train', action='store_true', help='also time a training epoch (slow on a busy machine)')
+    p.add_argument('--paired', type=int, default=0, metavar='EPOCHS',
+                   help='also time EPOCHS epochs of training steps with and without ROI interleaved batch by batch')
     a = p.parse_args()
     if not (a.data/'labels.csv').is_file():
         print(f'SKIP: face sample not found at {a.data}'); return 0
@@ -139,6 +179,15 @@ def main():
             label = 'data only (iterate dls.train)' if kind == 'data' else 'training epoch (fit 1)'
             emit(f'| {label} | {t0:.2f} | {t1:.2f} | {t1/t0:.3f}x | {"<= 1.02x" if kind == "train" else "-"} |')
         emit(f'\nDetector calls during the ROI epochs: {crop.detector.n_calls} (all boxes came from the cache). {crop.summary()}')
+        if a.paired:
+            a_s, b_s, ci, pcrop = time_paired(subset_table(a.data, a.train_images), roi, a.size, a.paired)
+            emit(f'\n## Training steps interleaved batch by batch, {a.paired} epochs x {len(a_s) // a.paired} batches at {a.size} px '
+                 '(efficientnet_lite0, channels_last; each step = next batch from dls.train + forward, loss, backward, Adam step)\n',
+                 '| measure | no ROI | cached face ROI | ratio | 95% CI (bootstrap over steps) | target |', '| --- | ---: | ---: | ---: | --- | --- |',
+                 f'| seconds per epoch (mean) | {a_s.sum() / a.paired:.2f} | {b_s.sum() / a.paired:.2f} | {b_s.sum() / a_s.sum():.3f}x | '
+                 f'{ci[0]:.3f}-{ci[1]:.3f}x | <= 1.02x |',
+                 f'| median step (s) | {np.median(a_s):.3f} | {np.median(b_s):.3f} | {np.median(b_s) / np.median(a_s):.3f}x | | |',
+                 f'\nDetector calls during these ROI epochs: {pcrop.detector.n_calls}.')
     (HERE/'results').mkdir(exist_ok=True)
     (HERE/'results'/'roi.md').write_text('\n'.join(out) + '\n')
     return 0

@@ -1,5 +1,5 @@
 "Face ROI contracts: MediaPipe and Haar boxes on real photos, the box cache, FaceCrop geometry and bookkeeping, paste_map."
-import json, pickle, warnings
+import json, os, pickle, warnings
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +202,24 @@ def test_precompute_reports_everything_and_fills_cache(face_model, astronaut, co
         warnings.simplefilter('ignore', FaceCropWarning)
         later(PILImage.create(tmp_path/'a.png')); later(PILImage.create(tmp_path/'c.jpg'))
     assert later.detector.n_calls == 0
+
+
+def test_later_epochs_skip_the_content_hash_for_opened_files(tmp_path, monkeypatch):
+    "Images from open_image carry their source file, so FaceCrop hashes each file once; other images are hashed each time."
+    import artifact_fastai.roi as roi
+    from artifact_fastai.data import open_image
+    path = tmp_path/'face.png'; Image.new('RGB', (64, 48), 'white').save(path)
+    tfm = FaceCrop(FixedDetector([(10, 10, 20, 20, 0.9)]), margin=0, cache_dir=False)
+    calls = []
+    real_key = roi.image_key
+    monkeypatch.setattr(roi, 'image_key', lambda img: calls.append(1) or real_key(img))
+    boxes = [tfm.crop_box(open_image(path)) for _ in range(3)]
+    assert boxes == [(10, 10, 30, 30)] * 3 and len(calls) == 1 and tfm.detector.n_calls == 1
+    plain = Image.open(path).convert('RGB')  # no source file recorded: hashed every time
+    tfm.crop_box(plain); tfm.crop_box(plain)
+    assert len(calls) == 3
+    mtime = path.stat().st_mtime_ns
+    Image.new('RGB', (64, 48), 'black').save(path)  # rewritten file: new content, new key
+    os.utime(path, ns=(mtime + 10**9, mtime + 10**9))  # a clock tick apart, as real edits are
+    tfm.crop_box(open_image(path))
+    assert len(calls) == 4
