@@ -1,6 +1,7 @@
 """Frozen-feature probe on ../shared/data/faces140k-sample (issue 8 exploration), one command:
 
     .venv/bin/python bench/bench_probe.py [--archs efficientnet_lite0 efficientnet_lite1] [--no-flip] [--data PATH]
+                                          [--scale 1.5] [--grid 2] [--C 0.01] [--no-fft]
 
 Question: how much of the Clean / Artifact signal do the offline ImageNet EfficientNet-Lite features already carry,
 level by level, without fine-tuning? Each image is fed at its native 256 px (no resizing); the output of every
@@ -39,8 +40,10 @@ def spectrum_features(imgs, n_bins: int = 128):
     return np.stack(out)[:, :n_bins]
 
 
-def level_features(arch: str, imgs, flip: bool = True, bs: int = 50) -> list:
-    "Per feature level, (N, 2C) channel means and standard deviations of the frozen ImageNet backbone."
+def level_features(arch: str, imgs, flip: bool = True, bs: int = 50, scale: float = 1.0, grid: int = 1) -> list:
+    """Per feature level, (N, 2C) channel means and standard deviations of the frozen ImageNet backbone; the input
+    upsampled `scale` times (bilinear) first; with `grid` > 1 the last level also adds its channel means over a
+    `grid` x `grid` layout of cells (where in the face the features sit)."""
     import numpy as np, timm, torch
     from artifact_fastai.learner import lite_checkpoint, _lite_state_dict
     model = timm.create_model(arch, pretrained=False, features_only=True)
@@ -54,9 +57,14 @@ def level_features(arch: str, imgs, flip: bool = True, bs: int = 50) -> list:
     with torch.inference_mode():
         for i in range(0, len(imgs), bs):
             x = torch.from_numpy(imgs[i:i + bs]).permute(0, 3, 1, 2).float().div(255)
+            if scale != 1: x = torch.nn.functional.interpolate(x, scale_factor=scale, mode='bilinear', align_corners=False)
             x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
             views = [model(x)] + ([model(x.flip(3))] if flip else [])
             pooled = [sum(torch.cat([o.mean((2, 3)), o.std((2, 3))], 1) for o in outs) for outs in zip(*views)]
+            if grid > 1:  # mirror the flipped view's map back so that cells line up
+                cells = sum(torch.nn.functional.adaptive_avg_pool2d(o if v == 0 else o.flip(3), grid).flatten(1)
+                            for v, o in enumerate(outs[-1] for outs in views))
+                pooled.append(cells)
             levels = [[] for _ in pooled] if levels is None else levels
             for k, p in enumerate(pooled): levels[k].append(p.numpy())
     return [np.concatenate(l) for l in levels]
@@ -89,6 +97,9 @@ def main():
     ap.add_argument('--archs', nargs='+', default=['efficientnet_lite0'])
     ap.add_argument('--no-flip', action='store_true', help='no flip TTA in the features')
     ap.add_argument('--C', type=float, default=0.01, help='inverse L2 strength of the logistic regression')
+    ap.add_argument('--scale', type=float, default=1.0, help='upsample the 256 px input this many times first')
+    ap.add_argument('--grid', type=int, default=1, help='also pool the last level over a GRID x GRID layout')
+    ap.add_argument('--no-fft', action='store_true', help='skip the FFT baseline')
     ap.add_argument('--data', default=str(DEFAULT_DATA))
     args = ap.parse_args()
     import numpy as np, torch
@@ -98,19 +109,29 @@ def main():
     df = read_splits(args.data, seed=0)
     y, split = (df.label.to_numpy(int) == 0).astype(int), df.split.to_numpy()
     t0 = time.perf_counter(); imgs = load_images(df)
-    rows = [dict(features='FFT azimuthal log spectrum (128 bins)', dims=128, extract_s=0,
-                 **score(spectrum_features(imgs), y, split, C=1.0))]
-    print(rows[-1], flush=True)
+    rows = [] if args.no_fft else [dict(features='FFT azimuthal log spectrum (128 bins)', dims=128, extract_s=0,
+                                        **score(spectrum_features(imgs), y, split, C=1.0))]
+    if rows: print(rows[-1], flush=True)
+    tag = (f' x{args.scale:g}' if args.scale != 1 else '') + (f' +grid{args.grid}' if args.grid > 1 else '')
+    combined, total_s = [], 0
     for arch in args.archs:
-        t0 = time.perf_counter(); levels = level_features(arch, imgs, flip=not args.no_flip)
-        secs = time.perf_counter() - t0
-        sets = {f'{arch} level {k}': [k] for k in range(len(levels))}
-        sets[f'{arch} levels 1-4'] = list(range(1, len(levels)))
-        sets[f'{arch} levels 3-4'] = [3, 4]
+        t0 = time.perf_counter(); levels = level_features(arch, imgs, flip=not args.no_flip, scale=args.scale, grid=args.grid)
+        secs = time.perf_counter() - t0; total_s += secs
+        n_levels = 5
+        sets = {f'{arch}{tag} level {k}': [k] for k in range(n_levels)}
+        sets[f'{arch}{tag} levels 1-4'] = list(range(1, n_levels))
+        sets[f'{arch}{tag} levels 3-4'] = [3, 4]
+        if args.grid > 1: sets[f'{arch}{tag} levels 1-4 + grid'] = list(range(1, len(levels)))
         for name, ks in sets.items():
             X = np.concatenate([levels[k] for k in ks], 1)
             rows.append(dict(features=name, dims=X.shape[1], extract_s=round(secs), **score(X, y, split, C=args.C)))
             print(rows[-1], flush=True)
+        combined.append(np.concatenate(levels[1:], 1))
+    if len(args.archs) > 1:
+        X = np.concatenate(combined, 1)
+        rows.append(dict(features=' + '.join(args.archs) + f'{tag} levels 1-4', dims=X.shape[1], extract_s=round(total_s),
+                         **score(X, y, split, C=args.C)))
+        print(rows[-1], flush=True)
     head = f"# bench_probe: {len(df)} images, native 256 px, flip TTA {not args.no_flip}, logistic C={args.C}, " \
            f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}\n\n"
     cols = ['features', 'dims', 'cv_auc', 'cv_sd', 'test_auc', 'test_bal_acc', 'extract_s']
