@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import ARTIFACT, CLEAN, VOCAB, parse_label, stratified_split, file_hash
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'SOURCE_INFO', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image',
+__all__ = ['MAX_PIXELS', 'SOURCE_ATTR', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image',
            'read_csv_split', 'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'resize_transforms',
            'class_weights', 'artifact_datablock', 'artifact_dataloaders', 'split_dataloader']
 
@@ -42,8 +42,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return Image.alpha_composite(bg, rgba).convert('RGB')
     return img.convert('RGB') if img.mode != 'RGB' else img
 
-# %% ../nbs/01_data.ipynb #d0663f32
-SOURCE_INFO = 'artifact_fastai.source'  # `img.info` key: (path, mtime_ns, size) of the file `open_image` read
+# %% ../nbs/01_data.ipynb #7e584ca1
+SOURCE_ATTR = '_artifact_fastai_source'  # attribute `open_image` sets: (path, mtime_ns, size) of the file it read;
+# an attribute, not `img.info`, because PIL copies `info` into every image derived from this one (crops, flips)
 
 def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     "Open `path` as an upright 8-bit RGB image, or raise `ImageError` saying why it cannot be used."
@@ -61,7 +62,7 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
                 img.load()
                 img = ImageOps.exif_transpose(img)
             img = _to_rgb(img)
-            img.info[SOURCE_INFO] = (str(path), st.st_mtime_ns, st.st_size)
+            setattr(img, SOURCE_ATTR, (str(path), st.st_mtime_ns, st.st_size))
             return img
     except ImageError: raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:

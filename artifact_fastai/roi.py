@@ -11,7 +11,7 @@ __all__ = ['FACE_MODEL_ENV', 'FACE_MODEL_NAME', 'BLAZE_FACE_NAME', 'FACE_MODEL_C
            'HaarFaceDetector', 'make_face_detector', 'detector_from_settings', 'pick_face', 'square_box', 'center_box',
            'image_key', 'BoxCache', 'FaceCrop', 'paste_map', 'open_rgb', 'RoiSummary', 'precompute_boxes']
 
-# %% ../nbs/03_roi.ipynb #6191f40f
+# %% ../nbs/03_roi.ipynb #4f1eccb0
 import hashlib, json, math, os, subprocess, sys, tempfile, time, urllib.request, warnings, weakref, zipfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -30,7 +30,7 @@ from fasttransform.transform import DisplayedTransform
 from fastai.vision.core import PILImage
 
 from .core import default_cache_dir, file_hash, list_hash
-from .data import SOURCE_INFO
+from .data import SOURCE_ATTR
 
 # %% ../nbs/03_roi.ipynb #cb937a7f
 FACE_MODEL_ENV = 'ARTIFACT_FASTAI_FACE_MODEL'  # environment variable naming a MediaPipe face-detector .tflite
@@ -355,7 +355,7 @@ class BoxCache:
         _atomic_write(self.path, content)
         self._offset = len(content)
 
-# %% ../nbs/03_roi.ipynb #f1303b34
+# %% ../nbs/03_roi.ipynb #4b555058
 FALLBACKS = ('full', 'center')
 
 class FaceCrop(DisplayedTransform):
@@ -408,7 +408,7 @@ class FaceCrop(DisplayedTransform):
 
     def key(self, img: Image.Image) -> str:
         "`image_key(img)`, remembered per source file for images from `open_image`, so later epochs skip the hash."
-        src = img.info.get(SOURCE_INFO)
+        src = getattr(img, SOURCE_ATTR, None)
         if src is None: return image_key(img)
         src = (*src, img.mode, img.size)
         if src not in self._keys: self._keys[src] = image_key(img)

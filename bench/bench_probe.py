@@ -117,7 +117,7 @@ def main():
     for arch in args.archs:
         t0 = time.perf_counter(); levels = level_features(arch, imgs, flip=not args.no_flip, scale=args.scale, grid=args.grid)
         secs = time.perf_counter() - t0; total_s += secs
-        n_levels = 5
+        n_levels = len(levels) - (args.grid > 1)  # the grid cells, when asked for, come last
         sets = {f'{arch}{tag} level {k}': [k] for k in range(n_levels)}
         sets[f'{arch}{tag} levels 1-4'] = list(range(1, n_levels))
         sets[f'{arch}{tag} levels 3-4'] = [3, 4]

@@ -101,7 +101,7 @@ def time_epochs(table, roi_settings, size, repeats, train):
 def time_paired(table, roi_settings, size, epochs, seed=0):
     """Seconds per training step (next batch from `dls.train` + forward, loss, backward, optimizer step), with and
     without the cached ROI, interleaved batch by batch on one model so that drift in machine load hits both alike."""
-    import numpy as np, torch
+    import torch
     from artifact_fastai.data import artifact_dataloaders
     from artifact_fastai.learner import artifact_learner
     dls = {'no ROI': artifact_dataloaders(table, size=size, bs=32, roi=None, seed=seed, check=False),

@@ -218,8 +218,11 @@ def test_later_epochs_skip_the_content_hash_for_opened_files(tmp_path, monkeypat
     plain = Image.open(path).convert('RGB')  # no source file recorded: hashed every time
     tfm.crop_box(plain); tfm.crop_box(plain)
     assert len(calls) == 3
+    flipped = open_image(path).transpose(Image.Transpose.FLIP_LEFT_RIGHT)  # derived images do not inherit the source
+    tfm.crop_box(flipped)
+    assert len(calls) == 4
     mtime = path.stat().st_mtime_ns
     Image.new('RGB', (64, 48), 'black').save(path)  # rewritten file: new content, new key
     os.utime(path, ns=(mtime + 10**9, mtime + 10**9))  # a clock tick apart, as real edits are
     tfm.crop_box(open_image(path))
-    assert len(calls) == 4
+    assert len(calls) == 5
