@@ -313,7 +313,7 @@ def learner_scores(learn, ds_idx: int = 1, dl=None) -> tuple:
     with learn.no_bar(): probs, targs = learn.get_preds(ds_idx=ds_idx, dl=dl)
     return targs.numpy().astype(int), probs[:, ARTIFACT].numpy().astype(float)
 
-# %% ../nbs/13_cli.ipynb #b15e7a5f
+# %% ../nbs/13_cli.ipynb #ae6822b2
 def recipe_overrides(assignments: list[str] | None = None, **given) -> dict:
     "`Recipe` fields from `FIELD=VALUE` strings (Python literals, else text) and the options in `given` that are not None."
     import ast
@@ -327,8 +327,10 @@ def recipe_overrides(assignments: list[str] | None = None, **given) -> dict:
 
 def checked_recipe(recipe='default', **overrides):
     "`recipes.get_recipe(recipe, **overrides)`, refusing a training crop larger than the input size."
+    from dataclasses import replace
     from artifact_fastai.recipes import get_recipe
     rec = get_recipe(recipe, **overrides)
+    if rec.method == 'probe' and 'arch' in overrides and 'archs' not in overrides: rec = replace(rec, archs=(rec.arch,))  # --arch: that one backbone
     if rec.train_crop and rec.train_crop > rec.size:
         raise ValueError(f"the recipe's training crop ({rec.train_crop} px) is larger than its input size ({rec.size} px); "
                          "pass --set train_crop=N with N <= --size, or --set train_crop=None")
@@ -341,6 +343,10 @@ def train_recipe_detector(table, recipe='default', out: str | Path | None = None
     from artifact_fastai.core import seed_everything
     from artifact_fastai.recipes import recipe_dataloaders, recipe_learner, fit_recipe, evaluate_recipe, save_recipe_detector
     rec = checked_recipe(recipe, **overrides)
+    if rec.method == 'probe':  # frozen features + linear head: no fine-tuning schedule, no oversampling (balanced loss)
+        from artifact_fastai.recipes import train_probe_recipe
+        model, _, t = train_probe_recipe(table, rec, out, seed, check=False, progress=not quiet, roi='face' if roi else None)
+        return model, t
     seed_everything(seed)
     dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)
     learn = recipe_learner(dls, rec, pretrained=pretrained)
@@ -407,7 +413,7 @@ def cmd_check(args) -> int:
     print(f"{args.data}: {len(df)} images, no problems\n{counts.to_string()}")
     return EXIT_OK
 
-# %% ../nbs/13_cli.ipynb #81dce7dc
+# %% ../nbs/13_cli.ipynb #0fd97fbd
 def _table_from_args(args):
     "The checked split table named by `--data` or the split CSVs; problems dropped with `--drop-bad` are listed."
     table, problems = load_table(args.data, args.train_csv, args.val_csv, args.test_csv, args.root, args.image_col,
@@ -421,7 +427,7 @@ def cmd_train(args) -> int:
         if args.set and not args.recipe: raise ValueError("--set changes a recipe's fields; use it with --recipe")
         if args.distributed is not None and args.distributed < 1: raise ValueError("--distributed takes a number of processes >= 1")
         recipe = checked_recipe(args.recipe, **recipe_overrides(args.set, **{k: getattr(args, k) for k in TRAIN_DEFAULTS}, lr=args.lr)) if args.recipe else None
-        out = model_dir(args.out or (recipe.arch if recipe else _train_option(args, 'arch')))
+        out = model_dir(args.out or (('feature_probe' if recipe.method == 'probe' else recipe.arch) if recipe else _train_option(args, 'arch')))
         if args.distributed: distributed_argv(args, out)  # refuse what cannot pass through before any work
     except ValueError as e: return _fail(str(e))
     if _occupied(out) and not args.force: return _fail(f"{out} exists and is not empty; pass --force to overwrite it or choose another --out")
@@ -632,7 +638,7 @@ def demo_ensembles(dets: dict, P_val, y_val, P_test, models: Path) -> list:
                         spec.unsure(P_test[rows]) if spec.abstain_rule else None))
     return results
 
-# %% ../nbs/13_cli.ipynb #1970bae2
+# %% ../nbs/13_cli.ipynb #5e287c89
 def _train_anomaly(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool) -> str | None:
     "Train and save the anomaly autoencoder (Clean images only) when `anomaly` is installed; else say why not."
     import importlib.util
@@ -672,16 +678,25 @@ def _train_clip(table, out: Path, size: int, epochs: int, bs: int, seed: int, qu
     _clear(out); save_detector(learn, out, threshold=float(t), threshold_source=t.source)
     return None
 
+def _train_probe(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool, probe_size: int | None = None) -> str | None:
+    "Train and save the `probe` recipe (frozen Lite0+1+2 features, linear head) at `probe_size` px (None: the recipe's)."
+    from artifact_fastai.recipes import get_recipe, train_probe_recipe
+    rec = get_recipe('probe', **({} if probe_size is None else dict(size=probe_size)))
+    _clear(out); train_probe_recipe(table, rec, out, seed=seed, check=False, progress=not quiet)
+    return None
+
 def demo_members(table, models: Path, archs, size: int, epochs: int, bs: int, seed: int, roi: bool, quiet: bool,
-                 times: dict) -> tuple[list, list]:
-    "Train the demo's detectors into `models/`: (names trained, notes on members skipped)."
+                 times: dict, probe_size: int | None = None) -> tuple[list, list]:
+    "Train the demo's detectors into `models/`: (names trained, notes on members skipped); the probe at `probe_size` px."
     jobs = [(a, dict(arch=a)) for a in archs] + ([(f'{archs[0]}_roi', dict(arch=archs[0], roi=True))] if roi and archs else [])
     trained, skipped = [], []
     def classifier(name, kw):
         def train(table, out, size, epochs, bs, seed, quiet):
             _clear(out); train_detector(table, out=out, size=size, epochs=epochs, bs=bs, seed=seed, quiet=quiet, **kw)
         return name, train
-    members = [classifier(name, kw) for name, kw in jobs] + [('anomaly_autoencoder', _train_anomaly), ('clip_probe', _train_clip)]
+    probe = lambda *a: _train_probe(*a, probe_size=probe_size)
+    members = ([('feature_probe', probe)] + [classifier(name, kw) for name, kw in jobs]
+               + [('anomaly_autoencoder', _train_anomaly), ('clip_probe', _train_clip)])
     for name, train in members:
         try:
             with _step(f'train {name}', times, quiet): why = train(table, models/name, size, epochs, bs, seed, quiet)
@@ -719,7 +734,7 @@ def demo_gradcam(dets: dict, table, y_val, P_val, k: int = 8, quiet: bool = Fals
         grids[f'{title}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
     return grids
 
-# %% ../nbs/13_cli.ipynb #c974f756
+# %% ../nbs/13_cli.ipynb #34523ff1
 def run_demo(data=None,                      # data root (seed layout or labels.csv); None: the synthetic dataset
              out: str | Path = 'reports/demo',  # report folder
              models: str | Path = 'models/demo',  # where the model folders go
@@ -735,7 +750,8 @@ def run_demo(data=None,                      # data root (seed layout or labels.
     with _step('data', times, quiet):
         root = Path(data) if data is not None else demo_data(n=n, size=img_size, seed=seed)
         table, problems = load_table(root, seed=seed, drop_bad=drop_bad); _print_problems(problems)
-    names, skipped = demo_members(table, models, archs, size, epochs, bs, seed, roi, quiet, times)
+    names, skipped = demo_members(table, models, archs, size, epochs, bs, seed, roi, quiet, times,
+                                  probe_size=img_size if data is None else None)  # the probe reads native pixels
     with _step('reload models, score val and test', times, quiet):
         dets = {a: load_any_detector(models/a) for a in names}
         (y_val, P_val), (y_test, P_test) = (_member_scores(dets, table, s) for s in ('val', 'test'))
@@ -813,7 +829,7 @@ def _add_data_args(s, data_required: bool = False) -> None:
                  image_col={}, label_col={}, drop_bad=dict(action='store_true', help='drop bad rows (listed, exit code 1) instead of stopping'),
                  seed=dict(help='seed of the labels.csv split and of training (default 0)'))
 
-# %% ../nbs/13_cli.ipynb #a84d9bd3
+# %% ../nbs/13_cli.ipynb #400f09b8
 def _add_train(sub) -> None:
     s = _subcommand(sub, 'train', cmd_train, 'train one detector; threshold chosen on val; saved under models/',
                     'Train one detector on a data root (or split CSVs), choose its decision threshold on the validation split '
@@ -821,7 +837,7 @@ def _add_train(sub) -> None:
                     'artifact_fastai.recipes (its own defaults; options given here override them); with --distributed N, '
                     'run the plain training in N processes under torchrun.')
     _add_data_args(s)
-    _add_options(s, quiet={}, recipe=dict(choices=('default', 'fast', 'baseline'), help='train this preset of artifact_fastai.recipes'),
+    _add_options(s, quiet={}, recipe=dict(choices=('default', 'fast', 'baseline', 'probe'), help='train this preset of artifact_fastai.recipes (probe: the strongest measured)'),
                  set=dict(action='append', metavar='FIELD=VALUE', help='with --recipe: change any Recipe field, e.g. train_crop=48 (repeatable)'),
                  arch=dict(help='timm architecture (default efficientnet_lite0: offline ImageNet weights; with --recipe: its own)'),
                  size=dict(type=int, help="input size in pixels (default 224; with --recipe: the recipe's)"),

@@ -351,10 +351,10 @@ def save_detector(learn: Learner,  # trained learner (from `artifact_learner`, `
     cfg.to_json(dest/'config.json')
     return dest
 
-# %% ../nbs/05_learner.ipynb #ad2adb5b
+# %% ../nbs/05_learner.ipynb #47bb0262
 _DETECTOR_LOADERS: dict[str, Callable] = {}
 DETECTOR_KIND_MODULES = {'anomaly': 'artifact_fastai.anomaly', 'clip': 'artifact_fastai.clip',
-                         'ensemble': 'artifact_fastai.ensemble'}  # imported on demand by `load_detector`
+                         'ensemble': 'artifact_fastai.ensemble', 'probe': 'artifact_fastai.probe'}  # imported on demand by `load_detector`
 
 def register_detector_kind(kind: str, loader: Callable) -> None:
     "Make `load_detector` open folders whose config has `kind` with `loader(folder) -> detector`."

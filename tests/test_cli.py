@@ -280,7 +280,7 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     paths = run_demo(n=100, img_size=32, size=32, epochs=1, archs=('resnet18',), n_boot=50, quiet=True)
     assert paths['html'] == Path('reports/demo/report.html') and paths['html'].is_file()
     names = {r['model'] for r in read_rows(paths['metrics_csv'])}
-    members = {'resnet18', 'resnet18_roi', 'anomaly_autoencoder'}
+    members = {'feature_probe', 'resnet18', 'resnet18_roi', 'anomaly_autoencoder'}
     assert names == members | {'ensemble_mean', 'ensemble_selective'}
     for m in names: assert (tmp_path/'models/demo'/m/'config.json').is_file()
     md = paths['md'].read_text()
@@ -309,12 +309,14 @@ def test_demo_member_failure_is_reported_and_the_others_are_kept(tmp_path, monke
     monkeypatch.setattr(cli, 'train_detector', fake_train)
     monkeypatch.setattr(cli, '_train_anomaly', lambda *a: None)
     monkeypatch.setattr(cli, '_train_clip', lambda *a: 'skipped: no weights')
+    monkeypatch.setattr(cli, '_train_probe', lambda *a, **k: None)
     times = {}
     trained, skipped = cli.demo_members(None, tmp_path, ('efficientnet_lite0', 'resnet18'), 32, 1, 8, 0, True, True, times)
-    assert trained == ['efficientnet_lite0', 'efficientnet_lite0_roi', 'anomaly_autoencoder']
+    assert trained == ['feature_probe', 'efficientnet_lite0', 'efficientnet_lite0_roi', 'anomaly_autoencoder']
     assert skipped == ['`resnet18` failed: MemoryError: out of memory', '`clip_probe` skipped: no weights']
     assert 'train resnet18' not in times and 'train efficientnet_lite0' in times
     monkeypatch.setattr(cli, '_train_anomaly', lambda *a: 'skipped: x')
+    monkeypatch.setattr(cli, '_train_probe', lambda *a, **k: 'skipped: x')
     with pytest.raises(RuntimeError, match='no detector could be trained'):
         cli.demo_members(None, tmp_path, ('resnet18',), 32, 1, 8, 0, False, True, {})
 
