@@ -1,4 +1,4 @@
-"""Named training presets that keep the fine detail generation artifacts live in: native-resolution crops instead of resizing, pixel-exact augmentation, a longer fine-tuning schedule with discriminative learning rates, flip test-time averaging; optional high-pass input channel and self-blended pseudo-artifacts.
+"""Named training presets that keep the fine detail generation artifacts live in: native-resolution crops instead of resizing, pixel-exact augmentation, a longer fine-tuning schedule with discriminative learning rates, flip test-time averaging; optional high-pass input channel and self-blended pseudo-artifacts; and `probe`, frozen multi-level features with a linear head, the strongest recipe measured on real faces.
 
 Docs: https://artifact-fastai.github.io/artifact_fastai/recipes.html.md"""
 
