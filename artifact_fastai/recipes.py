@@ -133,7 +133,7 @@ def recipe_weights(labels, p_blend: float = 0.0) -> dict:
     share_clean = 1 / (2 - 2 * p_blend)
     return {ARTIFACT: (1 - share_clean) / n[ARTIFACT], CLEAN: share_clean / n[CLEAN]}
 
-# %% ../nbs/14_recipes.ipynb #abe538e3
+# %% ../nbs/14_recipes.ipynb #0f7f6cd0
 @dataclass(frozen=True)
 class Recipe:
     "A named training preset: input handling, augmentation, schedule and test-time averaging."
@@ -154,7 +154,7 @@ class Recipe:
     threshold_method: str = 'youden'  # how the decision threshold is chosen on validation
     method: str = 'finetune'          # 'finetune' (the fields above) or 'probe' (frozen features + linear head)
     archs: tuple = ()                 # probe: the frozen backbones (empty: `arch` alone)
-    wd: float | None = None           # weight decay (None: fastai's default; probe: the head's, 0.5 when None)
+    wd: float | None = None           # probe only: the head's weight decay (None: 0.5); fine-tuning uses fastai's
     note: str = ''                    # one line on what the preset is for
 
     def settings(self) -> dict: return asdict(self)
