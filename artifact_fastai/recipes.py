@@ -330,7 +330,7 @@ def train_recipe(data_root,  # data root (seed layout or labels.csv), or a split
         metrics['out'] = str(out)
     return learn, metrics
 
-# %% ../nbs/14_recipes.ipynb #e96be576
+# %% ../nbs/14_recipes.ipynb #6b8812ca
 def probe_settings(rec: Recipe) -> dict:
     "Keyword arguments of `probe.train_probe` that the probe recipe `rec` sets."
     return dict(archs=rec.archs or (rec.arch,), size=rec.size, resize=rec.resize, bs=rec.bs, epochs=rec.epochs,
@@ -339,18 +339,17 @@ def probe_settings(rec: Recipe) -> dict:
 def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed: int = 0, check: bool = True,
                        force: bool = False, progress: bool = False, **dls_kwargs) -> tuple:
     "Train the probe recipe `rec` on `source` (saved to `out` when given): (model, metrics, threshold)."
-    from artifact_fastai.probe import train_probe, probe_dataloaders, save_probe
+    from artifact_fastai.probe import train_probe, save_probe
     if out is not None: _check_dest(Path(out), force)  # before minutes of work
     kw = probe_settings(rec)
-    dls = probe_dataloaders(source, kw['size'], kw['bs'], kw['resize'], seed, check, **dls_kwargs)
-    model, metrics, t, _, dls = train_probe(source, seed=seed, progress=progress, dls=dls, **kw)
+    model, metrics, t, _, dls = train_probe(source, seed=seed, check=check, progress=progress, **kw, **dls_kwargs)
     metrics['recipe'] = rec.settings()
     if out is not None:
         save_probe(model, dls, out, t, kw['archs'], metrics=metrics, extra={'recipe': rec.settings(), 'tta': None}, force=force)
         metrics['out'] = str(out)
     return model, metrics, t
 
-# %% ../nbs/14_recipes.ipynb #a42b0681
+# %% ../nbs/14_recipes.ipynb #41637a1d
 def fold_splits(df: pd.DataFrame, n_folds: int = 5, fold: int = 0, seed: int = 0, valid_pct: float = 0.15) -> pd.DataFrame:
     "Copy of split table `df` with fold `fold` of a stratified `n_folds`-fold split as 'test' and a stratified 'val' from the rest."
     from sklearn.model_selection import StratifiedKFold
@@ -373,7 +372,7 @@ def cross_validate(data_root, recipe: str | Recipe = 'default', n_folds: int = 5
     rec = get_recipe(recipe, **overrides)
     if rec.method == 'probe':  # frozen features: extracted once, only the head is refitted per fold
         from artifact_fastai.probe import cross_validate_probe
-        out = cross_validate_probe(df, n_folds, seed, progress=False, **probe_settings(rec))
+        out = cross_validate_probe(df, n_folds, seed, progress=False, check=False, **probe_settings(rec))  # checked above
         return out if folds is None else out[out.fold.isin(list(folds))].reset_index(drop=True)
     rows = []
     for k in (range(n_folds) if folds is None else folds):

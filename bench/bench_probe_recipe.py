@@ -34,10 +34,10 @@ def column_blocks(model) -> dict:
 
 def evaluate(X, y, split_sets: list, head_kw: dict) -> list[dict]:
     "Test AUC / balanced accuracy of the fastai head on each (split array) in `split_sets`."
-    from artifact_fastai.probe import fit_head, probe_metrics
+    from artifact_fastai.probe import fit_head, probe_metrics, rows_by_split
     rows = []
     for split in split_sets:
-        feats = {s: (X[split == s], y[split == s]) for s in ('train', 'val', 'test')}
+        feats = rows_by_split(X, y, split)
         m, _ = probe_metrics(feats, fit_head(*feats['train'], *feats['val'], **head_kw))
         rows.append(m)
     return rows
