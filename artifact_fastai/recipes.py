@@ -349,7 +349,7 @@ def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed:
         metrics['out'] = str(out)
     return model, metrics, t
 
-# %% ../nbs/14_recipes.ipynb #41637a1d
+# %% ../nbs/14_recipes.ipynb #bea9fc63
 def fold_splits(df: pd.DataFrame, n_folds: int = 5, fold: int = 0, seed: int = 0, valid_pct: float = 0.15) -> pd.DataFrame:
     "Copy of split table `df` with fold `fold` of a stratified `n_folds`-fold split as 'test' and a stratified 'val' from the rest."
     from sklearn.model_selection import StratifiedKFold
@@ -373,7 +373,10 @@ def cross_validate(data_root, recipe: str | Recipe = 'default', n_folds: int = 5
     if rec.method == 'probe':  # frozen features: extracted once, only the head is refitted per fold
         from artifact_fastai.probe import cross_validate_probe
         out = cross_validate_probe(df, n_folds, seed, progress=False, check=False, **probe_settings(rec))  # checked above
-        return out if folds is None else out[out.fold.isin(list(folds))].reset_index(drop=True)
+        out = out if folds is None else out[out.fold.isin(list(folds))].reset_index(drop=True)
+        if log:
+            for row in out.to_dict('records'): log(row)
+        return out
     rows = []
     for k in (range(n_folds) if folds is None else folds):
         _, m = train_recipe(fold_splits(df, n_folds, k, seed), recipe, seed=seed, check=False, **overrides)

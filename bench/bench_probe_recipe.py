@@ -7,7 +7,8 @@
    of levels 1-4, with or without the level-3 channel correlations; Lite0 alone or all three). For each variant the
    fastai head of `probe.fit_head` (the recipe's defaults) is fitted on the fixed split `read_splits(DATA, seed=0)`
    (700 train / 150 val / 150 test; threshold by Youden on val) and on each fold of `recipes.fold_splits` (5-fold
-   stratified; val 15% of all rows from the other folds).
+   stratified; val 15% of all rows from the other folds). The last variant fits one head per backbone and averages
+   their logits (`probe.fit_fused_head`, the recipe's head since session 5).
 2. The product path, timed: `recipes.train_recipe(DATA, 'probe', out=...)` on the fixed split (features of all
    three splits, head, threshold), the model saved for `artifact-fastai robustness`.
 
@@ -32,13 +33,13 @@ def column_blocks(model) -> dict:
     return out
 
 
-def evaluate(X, y, split_sets: list, head_kw: dict) -> list[dict]:
-    "Test AUC / balanced accuracy of the fastai head on each (split array) in `split_sets`."
-    from artifact_fastai.probe import fit_head, probe_metrics, rows_by_split
+def evaluate(X, y, split_sets: list, head_kw: dict, blocks=None) -> list[dict]:
+    "Test AUC / balanced accuracy of the fastai head (one per column block in `blocks`, fused) on each split array."
+    from artifact_fastai.probe import fit_fused_head, probe_metrics, rows_by_split
     rows = []
     for split in split_sets:
         feats = rows_by_split(X, y, split)
-        m, _ = probe_metrics(feats, fit_head(*feats['train'], *feats['val'], **head_kw))
+        m, _ = probe_metrics(feats, fit_fused_head(*feats['train'], *feats['val'], blocks, **head_kw))
         rows.append(m)
     return rows
 
@@ -74,15 +75,21 @@ def main():
         'Lite0, + level-3 channel correlations': [blocks[(0, 'ms')], blocks[(0, 'gram')]],
         'Lite0+1+2, means + stds of levels 1-4': [blocks[(i, 'ms')] for i in range(n)],
         'Lite0+1+2, level-3 channel correlations only': [blocks[(i, 'gram')] for i in range(n)],
-        '**Lite0+1+2, means + stds + level-3 correlations (recipe `probe`)**': [blocks[(i, k)] for i in range(n) for k in ('ms', 'gram')],
+        'Lite0+1+2, means + stds + level-3 correlations, one joint head (recipe `probe` in session 4)': [blocks[(i, k)] for i in range(n) for k in ('ms', 'gram')],
+        '**Lite0+1+2, means + stds + level-3 correlations, one head per backbone, logits averaged (recipe `probe`)**':
+            ('fused', [blocks[(i, k)] for i in range(n) for k in ('ms', 'gram')]),
     }
     lines = ['| variant | features | fixed-split test AUC | test balanced accuracy | val AUC | '
              f'{args.folds}-fold CV test AUC (mean +- sd) | CV balanced accuracy (mean +- sd) | head fits (s) |',
              '|---|---|---|---|---|---|---|---|']
     for name, cols in variants.items():
+        fused = isinstance(cols, tuple)
+        if fused: cols = cols[1]
         Xv = np.concatenate([X[:, c] for c in cols], 1)
+        widths = np.cumsum([0] + [c.stop - c.start for c in cols])
+        per_body = [slice(int(widths[2 * i]), int(widths[2 * i + 2])) for i in range(len(cols) // 2)] if fused else None
         t1 = time.perf_counter()
-        fixed, *cv = evaluate(Xv, y, splits, head_kw)
+        fixed, *cv = evaluate(Xv, y, splits, head_kw, per_body)
         secs = time.perf_counter() - t1
         auc, bal = np.array([m['test_auc'] for m in cv]), np.array([m['test_balanced_accuracy'] for m in cv])
         lines.append(f"| {name} | {Xv.shape[1]} | {fixed['test_auc']:.3f} | {fixed['test_balanced_accuracy']:.3f} | "

@@ -16,7 +16,7 @@ from artifact_fastai.synth import make_synthetic_dataset
 from artifact_fastai.learner import load_detector
 from artifact_fastai.recipes import get_recipe, train_recipe, cross_validate
 from artifact_fastai.probe import (feature_probe, fit_head, head_proba, train_probe, save_probe, cross_validate_probe,
-                                   balanced_class_weights)
+                                   balanced_class_weights, feature_blocks, fit_fused_head, fuse_heads)
 
 LITE0 = ('efficientnet_lite0',)
 
@@ -83,8 +83,28 @@ def test_cross_validation_extracts_features_once(synth, monkeypatch):
     folds = cross_validate_probe(synth, n_folds=3, archs=LITE0, size=32, epochs=2, progress=False)
     assert len(calls) == 1 and folds.fold.tolist() == [0, 1, 2]
     assert folds.test_auc.between(0, 1).all()
-    via_recipe = cross_validate(synth, 'probe', n_folds=3, archs=LITE0, size=32, epochs=2)
+    logged = []
+    via_recipe = cross_validate(synth, 'probe', n_folds=3, archs=LITE0, size=32, epochs=2, log=logged.append)
     pd.testing.assert_series_equal(via_recipe.test_auc, folds.test_auc)
+    assert [r['fold'] for r in logged] == [0, 1, 2] and [r['test_auc'] for r in logged] == folds.test_auc.tolist()
+
+
+def test_fused_head_averages_one_head_per_backbone():
+    m = feature_probe(('efficientnet_lite0', 'efficientnet_lite1'))
+    blocks = feature_blocks(m)
+    assert [(b.start, b.stop) for b in blocks] == [(0, m.bodies[0].n_features), (m.bodies[0].n_features, m.n_features)]
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 300)
+    X = rng.normal(size=(300, 60)).astype(np.float32); X[:, 5] += 1.5 * (y == ARTIFACT); X[:, 45] -= 1.5 * (y == ARTIFACT)
+    parts = [slice(0, 30), slice(30, 60)]
+    heads = [fit_head(X[:200, b], y[:200], X[200:, b], y[200:], lr=1e-2) for b in parts]
+    lo = lambda p: np.log(p / (1 - p))
+    fused = fit_fused_head(X[:200], y[:200], X[200:], y[200:], parts, lr=1e-2)
+    expected = np.mean([lo(head_proba(h, X[200:, b])) for h, b in zip(heads, parts)], 0)
+    np.testing.assert_allclose(lo(head_proba(fused, X[200:])), expected, rtol=1e-3, atol=1e-3)
+    assert fused['weight'].shape == (2, 60) and fuse_heads(heads[:1])['weight'].shape == (2, 30)
+    joint = fit_head(X[:200], y[:200], X[200:], y[200:], lr=1e-2)
+    assert not np.allclose(head_proba(joint, X[200:]), head_proba(fused, X[200:]), atol=1e-3)
 
 
 def test_probe_recipe_trains_and_saves_through_train_recipe(synth, tmp_path):
