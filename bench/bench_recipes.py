@@ -158,6 +158,7 @@ LOAO_SPECS = {  # recipes compared on 64 px synthetic images (native, 56 px trai
     'native': dict(size=64, train_crop=56, epochs=6, bs=32),
     'native+sbi': dict(size=64, train_crop=56, epochs=6, bs=32, self_blend=0.2),
     'squish-ft3': dict(size=64, train_crop=None, resize='squish', epochs=3, loss='ce', tta=None, bs=32),
+    'probe': dict(recipe='probe', size=64),  # the frozen-feature recipe (three Lite backbones, late-fusion head)
 }
 
 
@@ -167,6 +168,7 @@ def run_loao(specs, n=400, seed=0):
     from artifact_fastai.synth import make_synthetic_dataset, ARTIFACT_KINDS
     from artifact_fastai.data import read_splits, open_image
     from artifact_fastai.recipes import train_recipe, learner_detector, detector_proba
+    from artifact_fastai.learner import load_detector
     from artifact_fastai.metrics import binary_metrics
     tmp = Path(tempfile.mkdtemp(prefix='loao_'))
     rows = []
@@ -177,8 +179,13 @@ def run_loao(specs, n=400, seed=0):
         hdf = read_splits(held_root)
         imgs = [open_image(Path(held_root)/p) for p in hdf.path]
         for name in specs:
-            learn, m = train_recipe(train_root, 'default', seed=seed, **LOAO_SPECS[name])
-            det = learner_detector(learn, m['threshold'])
+            spec = dict(LOAO_SPECS[name]); recipe = spec.pop('recipe', 'default')
+            if recipe == 'probe':  # a probe is no fastai Learner: save it and open it as users do
+                _, m = train_recipe(train_root, recipe, out=tmp/f'probe_without_{held}', seed=seed, **spec)
+                det = load_detector(tmp/f'probe_without_{held}')
+            else:
+                learn, m = train_recipe(train_root, recipe, seed=seed, **spec)
+                det = learner_detector(learn, m['threshold'])
             p = detector_proba(det, imgs)
             hm = binary_metrics(hdf.label.to_numpy(int), p, m['threshold'])
             rows.append(dict(held_out=held, recipe=name, seen_test_auc=m['test_auc'], held_out_auc=hm['auc'],
