@@ -638,7 +638,7 @@ def demo_ensembles(dets: dict, P_val, y_val, P_test, models: Path) -> list:
                         spec.unsure(P_test[rows]) if spec.abstain_rule else None))
     return results
 
-# %% ../nbs/13_cli.ipynb #5e287c89
+# %% ../nbs/13_cli.ipynb #3bd06b17
 def _train_anomaly(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool) -> str | None:
     "Train and save the anomaly autoencoder (Clean images only) when `anomaly` is installed; else say why not."
     import importlib.util
@@ -679,7 +679,7 @@ def _train_clip(table, out: Path, size: int, epochs: int, bs: int, seed: int, qu
     return None
 
 def _train_probe(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool, probe_size: int | None = None) -> str | None:
-    "Train and save the `probe` recipe (frozen Lite0+1+2 features, linear head) at `probe_size` px (None: the recipe's)."
+    "Train and save the `probe` recipe (frozen Lite0+1+2 features, a linear head per backbone) at `probe_size` px (None: the recipe's)."
     from artifact_fastai.recipes import get_recipe, train_probe_recipe
     rec = get_recipe('probe', **({} if probe_size is None else dict(size=probe_size)))
     _clear(out); train_probe_recipe(table, rec, out, seed=seed, check=False, progress=not quiet)
