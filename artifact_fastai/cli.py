@@ -734,7 +734,7 @@ def demo_gradcam(dets: dict, table, y_val, P_val, k: int = 8, quiet: bool = Fals
         grids[f'{title}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
     return grids
 
-# %% ../nbs/13_cli.ipynb #34523ff1
+# %% ../nbs/13_cli.ipynb #fd9df5f7
 def run_demo(data=None,                      # data root (seed layout or labels.csv); None: the synthetic dataset
              out: str | Path = 'reports/demo',  # report folder
              models: str | Path = 'models/demo',  # where the model folders go
@@ -782,9 +782,16 @@ def _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets,
     "Paragraphs on how the demo ran: data, training settings, members skipped, face crops, where the models are, timings."
     what = (f"synthetic data (`synth.make_synthetic_dataset`, {n} images of {img_size} px, 1 Artifact : 9 Clean, seed 0)"
             if data is None else f"the data root `{root}`")
-    notes = [f"Job: `artifact-fastai demo` on {what}. Detectors: {', '.join(f'`{a}`' for a in names)}, each trained {epochs} "
-             f"epochs at {size} px, batch {bs}, focal loss, training split oversampled to balance the classes; models with "
-             f"offline ImageNet weights (EfficientNet-Lite) are fine-tuned, the others trained from random initialisation. "
+    special = {'feature_probe': "`feature_probe`: the `probe` recipe, frozen EfficientNet-Lite0/1/2 features at native "
+                                   "resolution, one linear head per backbone (their logits averaged)",
+               'anomaly_autoencoder': f"`anomaly_autoencoder`: trained {2 * epochs} epochs on Clean training images only",
+               'clip_probe': f"`clip_probe`: a linear head on frozen CLIP features, {max(1, epochs // 3)} epochs"}
+    classifiers = [a for a in names if a not in special]
+    members = ([f"{', '.join(f'`{a}`' for a in classifiers)} trained {epochs} epochs at {size} px, batch {bs}, focal loss, "
+                f"training split oversampled to balance the classes (EfficientNet-Lite fine-tuned from offline ImageNet "
+                f"weights, the others from random initialisation)"] if classifiers else [])
+    members += [special[a] for a in names if a in special]
+    notes = [f"Job: `artifact-fastai demo` on {what}. Detectors: {'; '.join(members)}. "
              f"`_roi` models crop each image to its main face first (MediaPipe, whole image when no face is found). "
              f"Ensembles: `ensemble_mean` averages all detectors; `ensemble_selective` weights them by Caruana forward "
              f"selection on val AUC and answers Unsure on the ~10% of images where its members disagree most (tau set on "

@@ -328,3 +328,14 @@ def test_demo_clip_member_never_downloads(monkeypatch, tmp_path):
     monkeypatch.setenv('HF_HUB_CACHE', str(tmp_path/'empty_hub'))
     why = cli._train_clip(None, tmp_path/'clip', 32, 1, 8, 0, True)
     assert why is not None and 'does not download' in why
+
+
+def test_demo_notes_describe_how_each_member_was_trained():
+    from artifact_fastai.cli import _demo_notes
+    names = ['feature_probe', 'efficientnet_lite0', 'resnet18', 'anomaly_autoencoder']
+    job = _demo_notes(None, None, 1500, 64, 64, 6, 32, names, [], {}, Path('models/demo'), {'data': 2.0}, 10.0, 0.5)[0]
+    assert "`efficientnet_lite0`, `resnet18` trained 6 epochs at 64 px, batch 32, focal loss" in job
+    assert '`feature_probe`: the `probe` recipe' in job and 'one linear head per backbone' in job
+    assert '`anomaly_autoencoder`: trained 12 epochs on Clean training images only' in job
+    only_probe = _demo_notes(None, None, 10, 64, 64, 6, 32, ['feature_probe'], [], {}, Path('m'), {}, 1.0, 0.5)[0]
+    assert 'focal loss' not in only_probe
