@@ -638,7 +638,15 @@ def demo_ensembles(dets: dict, P_val, y_val, P_test, models: Path) -> list:
                         spec.unsure(P_test[rows]) if spec.abstain_rule else None))
     return results
 
-# %% ../nbs/13_cli.ipynb #3bd06b17
+# %% ../nbs/13_cli.ipynb #ba011a64
+def _anomaly_epochs(epochs: int) -> int:
+    "The demo's autoencoder epochs for `epochs` of the classifiers: a small network, twice the epochs, still cheap."
+    return 2 * epochs
+
+def _clip_epochs(epochs: int) -> int:
+    "The demo's CLIP-probe epochs for `epochs` of the classifiers: a linear head on frozen features needs few."
+    return max(1, epochs // 3)
+
 def _train_anomaly(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool) -> str | None:
     "Train and save the anomaly autoencoder (Clean images only) when `anomaly` is installed; else say why not."
     import importlib.util
@@ -650,7 +658,7 @@ def _train_anomaly(table, out: Path, size: int, epochs: int, bs: int, seed: int,
     seed_everything(seed)
     dls = artifact_dataloaders(table, size=size, bs=bs, oversample=False, augment=False, seed=seed, check=False)
     learn = anomaly_learner(dls)
-    _quiet_fit(learn, quiet, lambda: learn.fit_one_cycle(2 * epochs, 3e-3))  # small network: twice the epochs, still cheap
+    _quiet_fit(learn, quiet, lambda: learn.fit_one_cycle(_anomaly_epochs(epochs), 3e-3))
     cb = learn.anomaly_autoencoder  # calibrated on val after fit: threshold and its source
     _clear(out); save_detector(learn, out, threshold=cb.threshold, threshold_source=cb.threshold_source)
     return None
@@ -673,7 +681,7 @@ def _train_clip(table, out: Path, size: int, epochs: int, bs: int, seed: int, qu
     clip_size = clip_config(model, None, pretrained)['vision_cfg'].get('image_size', 224)
     dls = artifact_dataloaders(table, size=clip_size, bs=bs, seed=seed, check=False)
     learn = clip_learner(dls, model, pretrained)
-    _quiet_fit(learn, quiet, lambda: learn.fit_one_cycle(max(1, epochs // 3), 1e-3))  # a linear head on frozen features
+    _quiet_fit(learn, quiet, lambda: learn.fit_one_cycle(_clip_epochs(epochs), 1e-3))
     t = choose_threshold(*learner_scores(learn, ds_idx=1))
     _clear(out); save_detector(learn, out, threshold=float(t), threshold_source=t.source)
     return None
@@ -734,7 +742,7 @@ def demo_gradcam(dets: dict, table, y_val, P_val, k: int = 8, quiet: bool = Fals
         grids[f'{title}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
     return grids
 
-# %% ../nbs/13_cli.ipynb #fd9df5f7
+# %% ../nbs/13_cli.ipynb #724e0965
 def run_demo(data=None,                      # data root (seed layout or labels.csv); None: the synthetic dataset
              out: str | Path = 'reports/demo',  # report folder
              models: str | Path = 'models/demo',  # where the model folders go
@@ -784,8 +792,8 @@ def _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets,
             if data is None else f"the data root `{root}`")
     special = {'feature_probe': "`feature_probe`: the `probe` recipe, frozen EfficientNet-Lite0/1/2 features at native "
                                    "resolution, one linear head per backbone (their logits averaged)",
-               'anomaly_autoencoder': f"`anomaly_autoencoder`: trained {2 * epochs} epochs on Clean training images only",
-               'clip_probe': f"`clip_probe`: a linear head on frozen CLIP features, {max(1, epochs // 3)} epochs"}
+               'anomaly_autoencoder': f"`anomaly_autoencoder`: trained {_anomaly_epochs(epochs)} epochs on Clean training images only",
+               'clip_probe': f"`clip_probe`: a linear head on frozen CLIP features, {_clip_epochs(epochs)} epochs"}
     classifiers = [a for a in names if a not in special]
     members = ([f"{', '.join(f'`{a}`' for a in classifiers)} trained {epochs} epochs at {size} px, batch {bs}, focal loss, "
                 f"training split oversampled to balance the classes (EfficientNet-Lite fine-tuned from offline ImageNet "

@@ -1,4 +1,4 @@
-"""Frozen ImageNet EfficientNet-Lite backbones at native resolution, every feature level pooled to channel means and standard deviations plus the channel correlations of one mid level (global texture), a linear head trained through fastai on the cached features: the strongest detector we measured on real face data.
+"""Frozen ImageNet EfficientNet-Lite backbones at native resolution, every feature level pooled to channel means and standard deviations plus the channel correlations of one mid level (global texture), one linear head per backbone trained through fastai on the cached features and their logits averaged: the strongest detector we measured on real face data.
 
 Docs: https://artifact-fastai.github.io/artifact_fastai/probe.html.md"""
 
@@ -139,7 +139,7 @@ def rows_by_split(X: np.ndarray, y: np.ndarray, split: np.ndarray) -> dict:
     "{split: (features, labels)} of the rows of `X`, `y` in each of train, val, test present in the array `split`."
     return {s: (X[split == s], y[split == s]) for s in ('train', 'val', 'test') if (split == s).any()}
 
-# %% ../nbs/16_probe.ipynb #fbfd8daa
+# %% ../nbs/16_probe.ipynb #afa4d931
 def balanced_class_weights(y: np.ndarray) -> torch.Tensor:
     "Cross-entropy class weights (VOCAB order) that give both classes equal total weight in labels `y`."
     counts = np.array([max(1, int((y == c).sum())) for c in range(len(VOCAB))], dtype=np.float32)
@@ -170,7 +170,7 @@ def fit_head(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val:
                 bias=learn.model.bias.detach().clone())
 
 def set_head(model: FeatureProbe, head: dict) -> FeatureProbe:
-    "Copy a head from `fit_head` into `model`."
+    "Copy a head from `fit_head` or `fit_fused_head` into `model`."
     with torch.no_grad():
         model.feature_mean.copy_(head['mean']); model.feature_std.copy_(head['std'])
         model.head.weight.copy_(head['weight']); model.head.bias.copy_(head['bias'])
@@ -195,7 +195,7 @@ def feature_blocks(model: FeatureProbe) -> list[slice]:
 
 @torch.no_grad()
 def head_proba(head: dict, X: np.ndarray) -> np.ndarray:
-    "P(Artifact) of feature rows `X` under a head from `fit_head`."
+    "P(Artifact) of feature rows `X` under a head from `fit_head` or `fit_fused_head`."
     z = (torch.as_tensor(X, dtype=torch.float32) - head['mean']) / head['std']
     return F.softmax(z @ head['weight'].T + head['bias'], -1)[:, ARTIFACT].numpy().astype(np.float64)
 

@@ -133,7 +133,7 @@ def recipe_weights(labels, p_blend: float = 0.0) -> dict:
     share_clean = 1 / (2 - 2 * p_blend)
     return {ARTIFACT: (1 - share_clean) / n[ARTIFACT], CLEAN: share_clean / n[CLEAN]}
 
-# %% ../nbs/14_recipes.ipynb #0f7f6cd0
+# %% ../nbs/14_recipes.ipynb #fe165e10
 @dataclass(frozen=True)
 class Recipe:
     "A named training preset: input handling, augmentation, schedule and test-time averaging."
@@ -166,7 +166,7 @@ RECIPES: dict[str, Recipe] = {
                        note="the issue's plain fastai script: 224 px squish, fine_tune(3), no TTA"),
     'probe': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                     train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
-                    note='frozen Lite0+1+2 at native 256 px, every level pooled (mean, std), flip-averaged; linear head'),
+                    note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone'),
 }
 METHODS = ('finetune', 'probe')
 

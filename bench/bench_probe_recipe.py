@@ -24,12 +24,11 @@ DEFAULT_DATA = HERE.parents[1]/'shared'/'data'/'faces140k-sample'
 
 def column_blocks(model) -> dict:
     "{(body index, 'ms' or 'gram'): column slice} of the probe's feature layout (per body: means/stds, then correlations)."
-    out, start = {}, 0
-    for i, b in enumerate(model.bodies):
-        n_ms = 2 * sum(b.body.feature_info.channels())
-        out[(i, 'ms')] = slice(start, start + n_ms)
-        out[(i, 'gram')] = slice(start + n_ms, start + b.n_features)
-        start += b.n_features
+    from artifact_fastai.probe import feature_blocks
+    out = {}
+    for i, (cols, b) in enumerate(zip(feature_blocks(model), model.bodies)):
+        split = cols.start + 2 * sum(b.body.feature_info.channels())
+        out[(i, 'ms')], out[(i, 'gram')] = slice(cols.start, split), slice(split, cols.stop)
     return out
 
 
@@ -54,7 +53,7 @@ def main():
     warnings.filterwarnings('ignore')
     import numpy as np, torch
     from artifact_fastai.data import read_splits
-    from artifact_fastai.probe import feature_probe, probe_dataloaders, table_features
+    from artifact_fastai.probe import feature_probe, probe_dataloaders, table_features, feature_blocks
     from artifact_fastai.recipes import get_recipe, probe_settings, fold_splits, train_recipe
     if not (Path(args.data)/'labels.csv').is_file(): raise SystemExit(f"no labels.csv under {args.data}: nothing to measure")
     rec = get_recipe('probe')
@@ -76,20 +75,16 @@ def main():
         'Lite0+1+2, means + stds of levels 1-4': [blocks[(i, 'ms')] for i in range(n)],
         'Lite0+1+2, level-3 channel correlations only': [blocks[(i, 'gram')] for i in range(n)],
         'Lite0+1+2, means + stds + level-3 correlations, one joint head (recipe `probe` in session 4)': [blocks[(i, k)] for i in range(n) for k in ('ms', 'gram')],
-        '**Lite0+1+2, means + stds + level-3 correlations, one head per backbone, logits averaged (recipe `probe`)**':
-            ('fused', [blocks[(i, k)] for i in range(n) for k in ('ms', 'gram')]),
     }
+    fused = '**Lite0+1+2, means + stds + level-3 correlations, one head per backbone, logits averaged (recipe `probe`)**'
+    variants[fused] = [slice(0, X.shape[1])]  # all columns in the model's order: one head per `feature_blocks` block
     lines = ['| variant | features | fixed-split test AUC | test balanced accuracy | val AUC | '
              f'{args.folds}-fold CV test AUC (mean +- sd) | CV balanced accuracy (mean +- sd) | head fits (s) |',
              '|---|---|---|---|---|---|---|---|']
     for name, cols in variants.items():
-        fused = isinstance(cols, tuple)
-        if fused: cols = cols[1]
         Xv = np.concatenate([X[:, c] for c in cols], 1)
-        widths = np.cumsum([0] + [c.stop - c.start for c in cols])
-        per_body = [slice(int(widths[2 * i]), int(widths[2 * i + 2])) for i in range(len(cols) // 2)] if fused else None
         t1 = time.perf_counter()
-        fixed, *cv = evaluate(Xv, y, splits, head_kw, per_body)
+        fixed, *cv = evaluate(Xv, y, splits, head_kw, feature_blocks(model) if name == fused else None)
         secs = time.perf_counter() - t1
         auc, bal = np.array([m['test_auc'] for m in cv]), np.array([m['test_balanced_accuracy'] for m in cv])
         lines.append(f"| {name} | {Xv.shape[1]} | {fixed['test_auc']:.3f} | {fixed['test_balanced_accuracy']:.3f} | "

@@ -29,13 +29,13 @@ def summary_row(name: str, rows: list, n_features: int | str = '') -> str:
             f"{auc.mean():.3f} +- {auc.std():.3f} | {bal.mean():.3f} +- {bal.std():.3f} |")
 
 
-def evaluate(X: np.ndarray, y: np.ndarray, splits: list, name: str) -> str:
-    "Fit the probe's fastai head (recipe defaults) on each split set of `X`; print and return the summary row."
-    from artifact_fastai.probe import fit_head, probe_metrics, rows_by_split
+def evaluate(X: np.ndarray, y: np.ndarray, splits: list, name: str, blocks: list | None = None) -> str:
+    "Fit the probe's fastai head (recipe defaults; one per column block, fused, when `blocks`) on each split set; print the row."
+    from artifact_fastai.probe import fit_fused_head, probe_metrics, rows_by_split
     rows = []
     for s in splits:
         fs = rows_by_split(X, y, s)
-        rows.append(probe_metrics(fs, fit_head(*fs['train'], *fs['val']))[0])
+        rows.append(probe_metrics(fs, fit_fused_head(*fs['train'], *fs['val'], blocks))[0])
     line = summary_row(name, rows, X.shape[1])
     print(line, flush=True)
     return line

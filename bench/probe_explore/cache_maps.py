@@ -1,9 +1,8 @@
 "Cache blocks.2 output (stride 8) of each Lite for both flip views, plus mean/std of levels 1-2."
 import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filterwarnings('ignore')
-import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
-from _common import DATA, CACHE, cached, split_sets, summary_row, evaluate
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import DATA, CACHE
 import torch, numpy as np
-from pathlib import Path
 from artifact_fastai.data import read_splits
 from artifact_fastai.probe import feature_body, probe_dataloaders, pooled_levels
 arch=sys.argv[1]; size=int(sys.argv[2]) if len(sys.argv)>2 else 256

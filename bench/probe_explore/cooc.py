@@ -1,11 +1,9 @@
 "Residual co-occurrence features (SPAM / rich-model style) + logistic head, fixed split and 5-fold CV; combos with probe features."
 import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filterwarnings('ignore')
-import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
-from _common import DATA, CACHE, cached, split_sets, summary_row, evaluate
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import DATA, CACHE, cached, split_sets, evaluate
 import numpy as np, torch
 from PIL import Image
-from artifact_fastai.probe import fit_head, probe_metrics, rows_by_split
-from artifact_fastai.recipes import fold_splits
 c=cached()
 y, split, table = c['y'], c['split'], c['table']
 splits=split_sets(c)

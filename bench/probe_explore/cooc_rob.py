@@ -1,9 +1,9 @@
 import os, sys, io, warnings; warnings.filterwarnings('ignore')
-import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
-from _common import DATA, CACHE, cached, split_sets, summary_row, evaluate
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import DATA, CACHE
 import numpy as np, torch
 from PIL import Image, ImageFilter
-sys.path.insert(0, str(_HERE)); from cooc import residuals, cooc, y, split, table  # the features of cooc.py
+from cooc import residuals, cooc, y, split, table  # the features of cooc.py
 from sklearn.metrics import roc_auc_score
 from artifact_fastai.probe import fit_head, head_proba
 F_=np.load(f'{CACHE}/cooc.npy')

@@ -1,10 +1,9 @@
 "Feature variants and partial fine-tuning from cached blocks.2 maps."
-import os, sys, time, warnings, copy; os.environ['HF_HUB_OFFLINE']='1'; warnings.filterwarnings('ignore')
-import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
-from _common import DATA, CACHE, cached, split_sets, summary_row, evaluate
+import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filterwarnings('ignore')
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import CACHE, cached, split_sets, evaluate
 import torch, numpy as np, torch.nn.functional as F
-from artifact_fastai.probe import feature_body, pooled_levels, channel_correlations, fit_head, probe_metrics, rows_by_split, head_proba
-from artifact_fastai.recipes import fold_splits
+from artifact_fastai.probe import feature_body, pooled_levels, channel_correlations
 torch.manual_seed(0)
 arch=sys.argv[1]; what=sys.argv[2:]
 c=cached(arch)

@@ -1,12 +1,13 @@
 "Partial fine-tuning of blocks 3-4 (stride 16) with the Gram head, from cached blocks.2 maps; fixed split."
 import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filterwarnings('ignore')
-import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
-from _common import DATA, CACHE, cached, split_sets, summary_row, evaluate
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import CACHE, cached
 import torch, numpy as np, torch.nn.functional as F
 from torch import nn
 from sklearn.metrics import roc_auc_score
-from artifact_fastai.probe import feature_body, pooled_levels, channel_correlations, fit_head, probe_metrics, rows_by_split, head_proba
-from artifact_fastai.recipes import fold_splits
+from artifact_fastai.probe import feature_body, pooled_levels, channel_correlations, fit_head, probe_metrics, rows_by_split
+from artifact_fastai.recipes import fold_splits, _split_metrics
+from artifact_fastai.metrics import choose_threshold
 torch.manual_seed(0); torch.set_num_threads(2)
 arch=sys.argv[1]; lr_body=float(sys.argv[2]); epochs=int(sys.argv[3]); fold=int(sys.argv[4]) if len(sys.argv)>4 else -1
 c=cached(arch)
@@ -33,15 +34,11 @@ def evaluate_finetuned():
             p=torch.cat([F.softmax(logits(idx[s][j:j+50],(0,1)),-1)[:,0] for j in range(0,len(idx[s]),50)]).numpy()
             out[s]=p
     yv, yt = y[idx['val']], y[idx['test']]
-    from artifact_fastai.metrics import choose_threshold
     t=choose_threshold(yv, out['val'], method='youden')
-    pred=(out['test']>=t); art=(yt==0)
-    bal=( (pred[art]).mean() + (~pred[~art]).mean() )/2
-    return roc_auc_score(yv==0,out['val']), roc_auc_score(yt==0,out['test']), bal
-body_params=[p for p in top.parameters()]
-opt=torch.optim.AdamW([dict(params=body_params, lr=lr_body, weight_decay=1e-2), dict(params=lin.parameters(), lr=1e-3, weight_decay=0.5)])
+    m=_split_metrics(yt, out['test'], t, 'test')
+    return roc_auc_score(yv==0,out['val']), m['test_auc'], m['test_balanced_accuracy']
+opt=torch.optim.AdamW([dict(params=top.parameters(), lr=lr_body, weight_decay=1e-2), dict(params=lin.parameters(), lr=1e-3, weight_decay=0.5)])
 tr=idx['train']; steps=epochs*int(np.ceil(len(tr)/32)); sched=torch.optim.lr_scheduler.OneCycleLR(opt,[lr_body,1e-3],total_steps=steps,pct_start=0.25)
-w=torch.tensor([1.,1.])
 for ep in range(epochs):
     t0=time.time(); top.train(); [m.eval() for m in top.modules() if isinstance(m, nn.BatchNorm2d)]
     perm=np.random.permutation(tr); tot=0

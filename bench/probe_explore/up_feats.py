@@ -1,7 +1,7 @@
 "Full probe features (ms levels 1-4 + level-3 correlations) of images upsampled by a factor, flip-averaged."
 import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filterwarnings('ignore')
-import sys; sys.path.insert(0, __import__('os').path.dirname(__file__))
-from _common import DATA, CACHE, cached, split_sets, summary_row, evaluate
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import DATA, CACHE
 import torch, numpy as np, torch.nn.functional as F
 from artifact_fastai.data import read_splits
 from artifact_fastai.probe import feature_body, probe_dataloaders, PooledBody
