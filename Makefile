@@ -8,6 +8,8 @@ DATA ?=
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
+# A first install takes about 7 GB (the pinned torch wheel brings its CUDA libraries): refuse early with less free.
+MIN_FREE_GB ?= 8
 
 .PHONY: install test check-sync nbtest pytest demo export clean-nbs help
 
@@ -20,7 +22,12 @@ $(BIN)/python:
 
 # Reinstall when the project metadata or the pins change.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	@if [ ! -d "$$(echo $(VENV)/lib/python3*/site-packages/torch)" ]; then \
+	  avail_kb=$$(df -Pk $(VENV) | awk 'NR==2 {print $$4}'); \
+	  if [ "$$avail_kb" -lt $$(( $(MIN_FREE_GB) * 1024 * 1024 )) ]; then \
+	    echo "ERROR: installing needs about $(MIN_FREE_GB) GB free disk; $$(( avail_kb / 1024 )) MB free where $(VENV) is." \
+	         "Free some space, or put the environment on a bigger disk with VENV=/path/to/venv."; exit 1; fi; fi
+	$(BIN)/python -m pip install --disable-pip-version-check --no-cache-dir -q -c constraints.txt -e '.[dev]'
 	$(BIN)/artifact-fastai get-face-model
 	touch $(STAMP)
 
