@@ -371,11 +371,11 @@ def artifact_dataloaders(source,  # data root in the seed layout, or a table fro
     dls.split_df, dls.data_root = df, root
     return dls
 
-# %% ../nbs/01_data.ipynb #eaa3b3aa
-def split_dataloader(dls, split: str = 'test', bs: int | None = None):
-    "A labelled, in-order dataloader over `split` of the table `dls` was built from (validation transforms)."
+# %% ../nbs/01_data.ipynb #947021f8
+def split_dataloader(dls, split: str | None = 'test', bs: int | None = None):
+    "A labelled, in-order dataloader over `split` (None: every row) of the table `dls` was built from (validation transforms)."
     df = dls.split_df
-    rows = df[df.split == split].reset_index(drop=True)
+    rows = (df if split is None else df[df.split == split]).reset_index(drop=True)
     if not len(rows): raise ValueError(f"the dataset has no {split!r} rows (splits: {sorted(df.split.unique())})")
     dl = dls.test_dl(rows, with_labels=True, bs=bs or dls.bs)
     dl.split_df = rows

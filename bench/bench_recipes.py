@@ -164,34 +164,36 @@ LOAO_SPECS = {  # recipes compared on 64 px synthetic images (native, 56 px trai
 
 def run_loao(specs, n=400, seed=0):
     "Leave-one-artifact-out: train without one synthetic defect kind, score images that have only that kind."
-    import tempfile, numpy as np, pandas as pd
+    import shutil, tempfile, numpy as np, pandas as pd
     from artifact_fastai.synth import make_synthetic_dataset, ARTIFACT_KINDS
     from artifact_fastai.data import read_splits, open_image
     from artifact_fastai.recipes import train_recipe, learner_detector, detector_proba
     from artifact_fastai.learner import load_detector
     from artifact_fastai.metrics import binary_metrics
-    tmp = Path(tempfile.mkdtemp(prefix='loao_'))
+    tmp = Path(tempfile.mkdtemp(prefix='loao_'))  # synthetic sets and saved probes, removed at the end
     rows = []
-    for held in ARTIFACT_KINDS:
-        seen = tuple(k for k in ARTIFACT_KINDS if k != held)
-        train_root = make_synthetic_dataset(tmp/f'without_{held}', n=n, artifact_frac=0.5, size=64, seed=seed, kinds=seen)
-        held_root = make_synthetic_dataset(tmp/f'only_{held}', n=n // 2, artifact_frac=0.5, size=64, seed=seed + 1, kinds=(held,))
-        hdf = read_splits(held_root)
-        imgs = [open_image(Path(held_root)/p) for p in hdf.path]
-        for name in specs:
-            spec = dict(LOAO_SPECS[name]); recipe = spec.pop('recipe', 'default')
-            if recipe == 'probe':  # a probe is no fastai Learner: save it and open it as users do
-                _, m = train_recipe(train_root, recipe, out=tmp/f'probe_without_{held}', seed=seed, **spec)
-                det = load_detector(tmp/f'probe_without_{held}')
-            else:
-                learn, m = train_recipe(train_root, recipe, seed=seed, **spec)
-                det = learner_detector(learn, m['threshold'])
-            p = detector_proba(det, imgs)
-            hm = binary_metrics(hdf.label.to_numpy(int), p, m['threshold'])
-            rows.append(dict(held_out=held, recipe=name, seen_test_auc=m['test_auc'], held_out_auc=hm['auc'],
-                             held_out_balanced_accuracy=hm['balanced_accuracy'], train_s=m['train_s'], load1=load1()))
-            print(rows[-1], flush=True)
-            pd.DataFrame(rows).to_csv(RESULTS/'loao.csv', index=False)
+    try:
+        for held in ARTIFACT_KINDS:
+            seen = tuple(k for k in ARTIFACT_KINDS if k != held)
+            train_root = make_synthetic_dataset(tmp/f'without_{held}', n=n, artifact_frac=0.5, size=64, seed=seed, kinds=seen)
+            held_root = make_synthetic_dataset(tmp/f'only_{held}', n=n // 2, artifact_frac=0.5, size=64, seed=seed + 1, kinds=(held,))
+            hdf = read_splits(held_root)
+            imgs = [open_image(Path(held_root)/p) for p in hdf.path]
+            for name in specs:
+                spec = dict(LOAO_SPECS[name]); recipe = spec.pop('recipe', 'default')
+                if recipe == 'probe':  # a probe is no fastai Learner: save it and open it as users do
+                    _, m = train_recipe(train_root, recipe, out=tmp/f'probe_without_{held}', seed=seed, **spec)
+                    det = load_detector(tmp/f'probe_without_{held}')
+                else:
+                    learn, m = train_recipe(train_root, recipe, seed=seed, **spec)
+                    det = learner_detector(learn, m['threshold'])
+                p = detector_proba(det, imgs)
+                hm = binary_metrics(hdf.label.to_numpy(int), p, m['threshold'])
+                rows.append(dict(held_out=held, recipe=name, seen_test_auc=m['test_auc'], held_out_auc=hm['auc'],
+                                 held_out_balanced_accuracy=hm['balanced_accuracy'], train_s=m['train_s'], load1=load1()))
+                print(rows[-1], flush=True)
+                pd.DataFrame(rows).to_csv(RESULTS/'loao.csv', index=False)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     df = pd.DataFrame(rows)
     piv = df.pivot(index='held_out', columns='recipe', values='held_out_auc')
     piv.loc['mean'] = piv.mean()

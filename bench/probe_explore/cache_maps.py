@@ -3,12 +3,12 @@ import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filte
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import DATA, CACHE
 import torch, numpy as np
-from artifact_fastai.data import read_splits
+from artifact_fastai.data import read_splits, split_dataloader
 from artifact_fastai.probe import feature_body, probe_dataloaders, pooled_levels
 arch=sys.argv[1]; size=int(sys.argv[2]) if len(sys.argv)>2 else 256
 df=read_splits(DATA, seed=0)
 dls=probe_dataloaders(df, size, 32, 'native')
-dl=dls.test_dl(dls.split_df.reset_index(drop=True), with_labels=True, bs=32)
+dl=split_dataloader(dls, None)
 b=feature_body(arch).to(memory_format=torch.channels_last)
 b2s, mss, ys = [], [], []
 t0=time.time()

@@ -20,8 +20,9 @@ def cooc(r, q, axis):
     else: a,b,cc=r[:-2],r[1:-1],r[2:]
     h=np.bincount((a*L*L+b*L+cc).ravel(), minlength=L**3).astype(np.float64)
     return h/h.sum()
-def features(path, qs=(1,)):
-    im=np.asarray(Image.open(path).convert('RGB'))
+def image_features(img, qs=(1,)):
+    "Co-occurrence histograms of the residuals of each RGB channel and of grey, for a PIL image."
+    im=np.asarray(img.convert('RGB'))
     chans=[im[...,k] for k in range(3)]+[im.astype(np.int32).mean(-1)]
     out=[]
     for ch in chans:
@@ -30,6 +31,7 @@ def features(path, qs=(1,)):
                 h=(cooc(rh,q*qbase,1)+cooc(rv,q*qbase,0))/2
                 out.append(h)
     return np.concatenate(out)
+def features(path, qs=(1,)): return image_features(Image.open(path), qs)
 if __name__ == '__main__':
     t0=time.time()
     F_=np.stack([features(os.path.join(DATA,p)) for p in table.path])

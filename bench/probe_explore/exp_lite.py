@@ -2,7 +2,7 @@
 import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filterwarnings('ignore')
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import CACHE, cached, split_sets, evaluate
-import torch, numpy as np, torch.nn.functional as F
+import torch, numpy as np
 from artifact_fastai.probe import feature_body, pooled_levels, channel_correlations
 torch.manual_seed(0)
 arch=sys.argv[1]; what=sys.argv[2:]

@@ -3,12 +3,12 @@ import os, sys, time, warnings; os.environ['HF_HUB_OFFLINE']='1'; warnings.filte
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import DATA, CACHE
 import torch, numpy as np, torch.nn.functional as F
-from artifact_fastai.data import read_splits
-from artifact_fastai.probe import feature_body, probe_dataloaders, PooledBody
+from artifact_fastai.data import read_splits, split_dataloader
+from artifact_fastai.probe import feature_body, probe_dataloaders, PooledBody, PROBE_LEVELS, PROBE_GRAM_LEVELS
 arch=sys.argv[1]; factor=float(sys.argv[2]); mode=sys.argv[3] if len(sys.argv)>3 else 'bilinear'
 df=read_splits(DATA, seed=0); dls=probe_dataloaders(df, 256, 32, 'native')
-dl=dls.test_dl(dls.split_df.reset_index(drop=True), with_labels=True, bs=16)
-pb=PooledBody(feature_body(arch),(1,2,3,4),(3,)).to(memory_format=torch.channels_last)
+dl=split_dataloader(dls, None, bs=16)
+pb=PooledBody(feature_body(arch), PROBE_LEVELS, PROBE_GRAM_LEVELS).to(memory_format=torch.channels_last)
 out=[]; t0=time.time()
 with torch.inference_mode():
     for xb,yb in dl:
