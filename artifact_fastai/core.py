@@ -16,13 +16,16 @@ import numpy as np
 from . import __version__
 
 # %% auto #0
-__all__ = ['ARTIFACT', 'CLEAN', 'VOCAB', 'parse_label', 'label_name', 'seed_everything', 'file_hash', 'list_hash',
+__all__ = ['ARTIFACT', 'CLEAN', 'VOCAB', 'SOURCE_ATTR', 'parse_label', 'label_name', 'seed_everything', 'file_hash', 'list_hash',
            'DetectorConfig', 'stratified_split', 'default_cache_dir', 'keep_freed_memory']
 
 # %% ../nbs/00_core.ipynb #e43a8887
 ARTIFACT: int = 0  # label of an image with generation artifacts (the positive class of every report)
 CLEAN: int = 1     # label of a clean image
 VOCAB: tuple[str, str] = ('Artifact', 'Clean')  # class names in index order: VOCAB[ARTIFACT] == 'Artifact'
+SOURCE_ATTR = '_artifact_fastai_source'  # attribute `data.open_image` sets: (path, mtime_ns, size) of the file it read;
+# an attribute, not `img.info`, because PIL copies `info` into every image derived from this one (crops, flips).
+# It lives here because both `data` (which sets it) and `roi` (which keys its box cache on it) need it.
 
 # %% ../nbs/00_core.ipynb #cbd11a54
 _LABEL_WORDS = {'artifact': ARTIFACT, 'clean': CLEAN, '0': ARTIFACT, '1': CLEAN}

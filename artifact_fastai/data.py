@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .core import ARTIFACT, CLEAN, VOCAB, parse_label, stratified_split, file_hash
+from .core import ARTIFACT, CLEAN, VOCAB, SOURCE_ATTR, parse_label, stratified_split, file_hash
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'SOURCE_ATTR', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image',
-           'read_csv_split', 'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'resize_transforms',
+__all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image', 'read_csv_split',
+           'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'fold_splits', 'resize_transforms',
            'class_weights', 'artifact_datablock', 'artifact_dataloaders', 'split_dataloader']
 
 # %% ../nbs/01_data.ipynb #e08b0824
@@ -43,9 +43,6 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert('RGB') if img.mode != 'RGB' else img
 
 # %% ../nbs/01_data.ipynb #7e584ca1
-SOURCE_ATTR = '_artifact_fastai_source'  # attribute `open_image` sets: (path, mtime_ns, size) of the file it read;
-# an attribute, not `img.info`, because PIL copies `info` into every image derived from this one (crops, flips)
-
 def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     "Open `path` as an upright 8-bit RGB image, or raise `ImageError` saying why it cannot be used."
     path = Path(path)
@@ -244,6 +241,23 @@ def check_dataset(df: pd.DataFrame,  # table from `read_splits` (its `attrs['roo
     split_probs = _split_problems(kept, splits)
     if split_probs: raise DatasetError(split_probs, root)
     return kept, row_probs
+
+# %% ../nbs/01_data.ipynb #053d196a
+def fold_splits(df: pd.DataFrame, n_folds: int = 5, fold: int = 0, seed: int = 0, valid_pct: float = 0.15) -> pd.DataFrame:
+    "Copy of split table `df` with fold `fold` of a stratified `n_folds`-fold split as 'test' and a stratified 'val' from the rest."
+    from sklearn.model_selection import StratifiedKFold
+    if not 0 <= fold < n_folds: raise ValueError(f"fold {fold} is not in 0..{n_folds - 1}")
+    y = df['label'].astype(int).to_numpy()
+    test_idx = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))[fold][1]
+    split = np.full(len(df), 'train', dtype=object); split[test_idx] = 'test'
+    rest = np.flatnonzero(split != 'test')
+    inner = stratified_split(y[rest], valid_pct * len(df) / len(rest), 0, seed=seed + 1 + fold)
+    split[rest[inner == 'val']] = 'val'
+    out = df.copy()
+    out['split'] = split
+    out.attrs = {**df.attrs, 'splits': ['train', 'val', 'test'], 'fold': (fold, n_folds, seed)}
+    return out
+
 
 # %% ../nbs/01_data.ipynb #d4664c5c
 def _fastai_image_type():

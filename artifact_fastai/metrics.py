@@ -19,9 +19,9 @@ from sklearn.metrics import (accuracy_score, precision_score, recall_score, f1_s
 from .core import ARTIFACT, CLEAN, VOCAB, file_hash
 
 # %% auto #0
-__all__ = ['THRESHOLD_METHODS', 'METRIC_NAMES', 'REPORT_COLUMNS', 'check_scores', 'predict_labels', 'Threshold',
-           'choose_threshold', 'binary_metrics', 'confusion_frame', 'bootstrap_metrics', 'bootstrap_ci', 'Evaluation',
-           'evaluate', 'evaluate_with_val_threshold', 'find_leaks', 'ReportTable']
+__all__ = ['THRESHOLD_METHODS', 'METRIC_NAMES', 'SPLIT_METRIC_KEYS', 'REPORT_COLUMNS', 'check_scores', 'predict_labels',
+           'Threshold', 'choose_threshold', 'binary_metrics', 'confusion_frame', 'split_metrics', 'bootstrap_metrics',
+           'bootstrap_ci', 'Evaluation', 'evaluate', 'evaluate_with_val_threshold', 'find_leaks', 'ReportTable']
 
 # %% ../nbs/08_metrics.ipynb #09081718
 def check_scores(y, p_artifact) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +110,14 @@ def confusion_frame(y, p_artifact, threshold: float) -> pd.DataFrame:
     y, p = check_scores(y, p_artifact)
     cm = confusion_matrix(y, predict_labels(p, _as_threshold(threshold)), labels=[ARTIFACT, CLEAN])
     return pd.DataFrame(cm, index=[f'true {v}' for v in VOCAB], columns=[f'pred {v}' for v in VOCAB])
+
+# %% ../nbs/08_metrics.ipynb #eb996073
+SPLIT_METRIC_KEYS = ('auc', 'balanced_accuracy', 'accuracy', 'precision', 'recall', 'f1', 'ap')
+
+def split_metrics(y, p_artifact, threshold: float, prefix: str) -> dict:
+    "AUC, balanced accuracy and friends of one split at `threshold`, keys prefixed by `prefix` (e.g. 'test_auc')."
+    m = binary_metrics(y, p_artifact, threshold)
+    return {f'{prefix}_{k}': m[k] for k in SPLIT_METRIC_KEYS}
 
 # %% ../nbs/08_metrics.ipynb #795478fd
 def _resample_weights(art: np.ndarray, n_boot: int, rng: np.random.Generator, stratified: bool = True) -> np.ndarray:

@@ -25,7 +25,8 @@ import fastai.callback.schedule  # noqa: F401  (adds `Learner.fit_one_cycle`)
 from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, seed_everything
 from .data import artifact_dataloaders, read_splits, split_dataloader
 from .metrics import choose_threshold, Threshold
-from .recipes import fold_splits, _split_metrics
+from .data import fold_splits
+from .metrics import split_metrics
 from .learner import (Detector, resolve_pretrained, _read_state_dict, input_settings, write_weights,
                                      _check_dest, read_config, read_weights, load_weights_strict, register_detector_kind)
 
@@ -209,7 +210,7 @@ def probe_metrics(feats: dict, head: dict, threshold_method: str = 'youden') -> 
     probs = {s: (y, head_proba(head, X)) for s, (X, y) in feats.items() if s != 'train'}
     t = choose_threshold(*probs['val'], method=threshold_method)
     out = {'threshold': float(t), 'threshold_source': t.source}
-    for s, (y, p) in probs.items(): out.update(_split_metrics(y, p, t, s))
+    for s, (y, p) in probs.items(): out.update(split_metrics(y, p, t, s))
     return out, t
 
 def train_probe(source,  # data root (seed layout or labels.csv), or a split table (`read_splits`, `fold_splits`)

@@ -23,8 +23,8 @@ from fastai.torch_core import TensorImage, TensorCategory
 from fastai.vision.augment import RandTransform, RandomCrop, aug_transforms
 
 from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, seed_everything, stratified_split
-from .data import read_splits, check_dataset, artifact_dataloaders, split_dataloader, class_weights
-from .metrics import choose_threshold, binary_metrics, Threshold
+from .data import read_splits, check_dataset, artifact_dataloaders, split_dataloader, class_weights, fold_splits
+from .metrics import choose_threshold, split_metrics, Threshold
 from .learner import artifact_learner, save_detector, input_settings, Detector, read_config, _check_dest
 
 # %% auto #0
@@ -32,7 +32,7 @@ __all__ = ['SBI_RATIOS', 'RECIPES', 'METHODS', 'TrainCrop', 'gaussian_blur', 'hi
            'SelfBlend', 'recipe_weights', 'Recipe', 'get_recipe', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe',
            'recipe_extra', 'apply_input_transform', 'tta_proba', 'recipe_batch_proba', 'split_proba',
            'learner_detector', 'detector_proba', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
-           'probe_settings', 'train_probe_recipe', 'fold_splits', 'cross_validate', 'cv_summary']
+           'probe_settings', 'train_probe_recipe', 'cross_validate', 'cv_summary']
 
 # %% ../nbs/14_recipes.ipynb #a9c4c0ef
 class TrainCrop(RandTransform):
@@ -276,12 +276,6 @@ def detector_proba(det: Detector, images: Sequence[Image.Image], bs: int = 32) -
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 # %% ../nbs/14_recipes.ipynb #a9319ab1
-def _split_metrics(y: np.ndarray, p: np.ndarray, threshold: Threshold, prefix: str) -> dict:
-    "AUC, balanced accuracy and friends of one split at `threshold`, keys prefixed by `prefix`."
-    m = binary_metrics(y, p, threshold)
-    keys = ('auc', 'balanced_accuracy', 'accuracy', 'precision', 'recall', 'f1', 'ap')
-    return {f'{prefix}_{k}': m[k] for k in keys}
-
 def evaluate_recipe(learn, recipe: Recipe | None = None) -> tuple[dict, Threshold]:
     "Metrics of the trained `learn` on val (and test) with the recipe's TTA; threshold chosen on val."
     rec = recipe or learn.recipe
@@ -289,7 +283,7 @@ def evaluate_recipe(learn, recipe: Recipe | None = None) -> tuple[dict, Threshol
     learn.split_probs = {s: split_proba(learn, s, rec.tta) for s in splits}
     t = choose_threshold(*learn.split_probs['val'], method=rec.threshold_method)
     out = {'threshold': float(t), 'threshold_source': t.source}
-    for s in splits: out.update(_split_metrics(*learn.split_probs[s], t, s))
+    for s in splits: out.update(split_metrics(*learn.split_probs[s], t, s))
     return out, t
 
 def save_recipe_detector(learn, dest, threshold: Threshold, metrics: dict | None = None, force: bool = False) -> Path:
@@ -350,21 +344,6 @@ def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed:
     return model, metrics, t
 
 # %% ../nbs/14_recipes.ipynb #bea9fc63
-def fold_splits(df: pd.DataFrame, n_folds: int = 5, fold: int = 0, seed: int = 0, valid_pct: float = 0.15) -> pd.DataFrame:
-    "Copy of split table `df` with fold `fold` of a stratified `n_folds`-fold split as 'test' and a stratified 'val' from the rest."
-    from sklearn.model_selection import StratifiedKFold
-    if not 0 <= fold < n_folds: raise ValueError(f"fold {fold} is not in 0..{n_folds - 1}")
-    y = df['label'].astype(int).to_numpy()
-    test_idx = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))[fold][1]
-    split = np.full(len(df), 'train', dtype=object); split[test_idx] = 'test'
-    rest = np.flatnonzero(split != 'test')
-    inner = stratified_split(y[rest], valid_pct * len(df) / len(rest), 0, seed=seed + 1 + fold)
-    split[rest[inner == 'val']] = 'val'
-    out = df.copy()
-    out['split'] = split
-    out.attrs = {**df.attrs, 'splits': ['train', 'val', 'test'], 'fold': (fold, n_folds, seed)}
-    return out
-
 def cross_validate(data_root, recipe: str | Recipe = 'default', n_folds: int = 5, seed: int = 0,
                    folds: Sequence[int] | None = None, log=None, **overrides) -> pd.DataFrame:
     "Train `recipe` on each fold of a stratified `n_folds`-fold CV of `data_root`; one row of test metrics per fold."

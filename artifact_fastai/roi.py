@@ -29,8 +29,7 @@ from fastprogress.fastprogress import progress_bar
 from fasttransform.transform import DisplayedTransform
 from fastai.vision.core import PILImage
 
-from .core import default_cache_dir, file_hash, list_hash
-from .data import SOURCE_ATTR
+from .core import SOURCE_ATTR, default_cache_dir, file_hash, list_hash
 
 # %% ../nbs/03_roi.ipynb #cb937a7f
 FACE_MODEL_ENV = 'ARTIFACT_FASTAI_FACE_MODEL'  # environment variable naming a MediaPipe face-detector .tflite

@@ -54,7 +54,8 @@ def main():
     import numpy as np, torch
     from artifact_fastai.data import read_splits
     from artifact_fastai.probe import feature_probe, probe_dataloaders, table_features, feature_blocks
-    from artifact_fastai.recipes import get_recipe, probe_settings, fold_splits, train_recipe
+    from artifact_fastai.recipes import get_recipe, probe_settings, train_recipe
+    from artifact_fastai.data import fold_splits
     if not (Path(args.data)/'labels.csv').is_file(): raise SystemExit(f"no labels.csv under {args.data}: nothing to measure")
     rec = get_recipe('probe')
     kw = probe_settings(rec)

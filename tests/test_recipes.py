@@ -7,9 +7,10 @@ from PIL import Image
 
 from artifact_fastai.core import ARTIFACT, CLEAN
 from artifact_fastai.synth import make_synthetic_dataset, clean_image
+from artifact_fastai.data import fold_splits
 from artifact_fastai.recipes import (TrainCrop, HighPass, highpass_channel, self_blend, SelfBlend, recipe_weights,
                                      get_recipe, RECIPES, recipe_dataloaders, recipe_extra, recipe_batch_proba,
-                                     tta_proba, fold_splits, train_recipe, split_proba, detector_proba)
+                                     tta_proba, train_recipe, split_proba, detector_proba)
 
 
 def _img(size=64, seed=0):
