@@ -23,7 +23,7 @@ from fastai.callback.core import Callback, CancelBatchException
 import fastai.callback.schedule  # noqa: F401  (adds `Learner.fit_one_cycle`)
 
 from .core import ARTIFACT, CLEAN, DetectorConfig
-from .learner import Detector, read_config, read_weights, load_weights_strict, register_detector_kind
+from .detector import Detector, read_config, read_weights, load_weights_strict
 
 # %% auto #0
 __all__ = ['SCORES', 'CALIBRATIONS', 'ConvAutoencoder', 'error_maps', 'anomaly_score', 'highpass_residual', 'periodic_score',
@@ -239,4 +239,3 @@ def load_anomaly_detector(folder) -> AnomalyDetector:
     load_weights_strict(model, read_weights(folder, cfg), folder/'model.safetensors')
     return AnomalyDetector(cfg, model, path=folder)
 
-register_detector_kind('anomaly', load_anomaly_detector)

@@ -6,19 +6,14 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/cli.html.md"""
 
 # %% ../nbs/13_cli.ipynb #4243878c
 from __future__ import annotations
-import argparse, contextlib, csv, glob, io, json, os, signal, sys, time
+import argparse, sys
 from pathlib import Path
-from typing import Iterator
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'IMAGE_EXTENSIONS', 'PREDICT_COLUMNS', 'TRAIN_DEFAULTS',
-           'DEMO_ARCHS', 'THRESHOLD_METHODS', 'IMAGES_HELP', 'SHARED_OPTIONS', 'model_dir', 'load_table',
-           'image_source', 'PredictionCSV', 'face_checker', 'predict_batch', 'predict_to_csv', 'score_items',
-           'split_scores', 'train_detector', 'is_pretrained', 'learner_scores', 'recipe_overrides', 'checked_recipe',
-           'train_recipe_detector', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model', 'cmd_synth',
-           'cmd_check', 'cmd_train', 'load_any_detector', 'model_results', 'cmd_evaluate', 'cmd_predict', 'cmd_gradcam',
-           'gradcam_overlays', 'cmd_roi', 'robustness_outputs', 'cmd_robustness', 'cmd_demo', 'demo_data',
-           'demo_ensembles', 'demo_members', 'demo_gradcam', 'run_demo', 'build_parser', 'main']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'TRAIN_DEFAULTS', 'THRESHOLD_METHODS', 'IMAGES_HELP',
+           'SHARED_OPTIONS', 'model_dir', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model',
+           'cmd_synth', 'cmd_check', 'cmd_train', 'metrics_text', 'cmd_evaluate', 'cmd_predict', 'cmd_gradcam',
+           'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo', 'build_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #98a9709d
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -38,322 +33,6 @@ def _occupied(path: Path) -> bool:
     "True when `path` is a file or a non-empty folder."
     return path.is_file() or (path.is_dir() and any(path.iterdir()))
 
-def _progress(iterable=None, total=None, desc='', quiet=False, unit='img'):
-    "A tqdm progress bar on stderr (silent with `quiet`)."
-    from tqdm.auto import tqdm
-    return tqdm(iterable, total=total, desc=desc, disable=quiet, unit=unit, mininterval=0.5, file=sys.stderr, dynamic_ncols=True)
-
-# %% ../nbs/13_cli.ipynb #63841c06
-def load_table(data=None, train_csv=None, val_csv=None, test_csv=None, root=None, image_col=None, label_col=None,
-               seed: int = 0, drop_bad: bool = False):
-    "The checked split table of a data root or of split CSVs, and the problems dropped (with `drop_bad`)."
-    import pandas as pd
-    from artifact_fastai.data import read_splits, read_csv_split, check_dataset
-    if data is not None: df = read_splits(data, image_col, label_col, seed=seed)
-    else:
-        if train_csv is None or val_csv is None: raise ValueError("give a data root, or at least --train-csv and --val-csv")
-        csvs = {'train': train_csv, 'val': val_csv, 'test': test_csv}
-        missing = [str(c) for c in csvs.values() if c is not None and not Path(c).is_file()]
-        if missing: raise FileNotFoundError(f"CSV file(s) not found: {', '.join(missing)}")
-        df = pd.concat([read_csv_split(c, s, image_col, label_col) for s, c in csvs.items() if c is not None], ignore_index=True)
-        df.attrs['root'] = Path(root or Path(train_csv).parent).expanduser().resolve()
-        df.attrs['splits'] = [s for s, c in csvs.items() if c is not None]
-    return check_dataset(df, drop_bad=drop_bad)
-
-def _print_problems(problems, limit: int = 20) -> None:
-    "List dropped dataset problems on stderr."
-    if not problems: return
-    print(f"warning: dropped {len(problems)} bad row(s):", file=sys.stderr)
-    for p in problems[:limit]: print(f"  - {p}", file=sys.stderr)
-    if len(problems) > limit: print(f"  ... and {len(problems) - limit} more", file=sys.stderr)
-
-# %% ../nbs/13_cli.ipynb #8bde4c85
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp')
-
-def _walk_images(folder: Path) -> Iterator[tuple[str, str]]:
-    "Image files under `folder`, recursively, sorted within each directory."
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.lower().endswith(IMAGE_EXTENSIONS): f = os.path.join(dirpath, name); yield f, f
-
-def _csv_images(csv_path: Path, image_col: str | None = None) -> Iterator[tuple[str, str]]:
-    "(value, file) for each row of the image column of `csv_path`; files relative to the CSV's folder."
-    from artifact_fastai.data import IMAGE_COLUMNS
-    with open(csv_path, newline='') as f:
-        reader = csv.reader(f)
-        header = next(reader, [])
-        lower = {h.strip().lower(): i for i, h in enumerate(header)}
-        col = header.index(image_col) if image_col in header else next((lower[c] for c in IMAGE_COLUMNS if c in lower), None)
-        if col is None: raise ValueError(f"{csv_path}: no image column among {header}; name it one of {list(IMAGE_COLUMNS)} or pass --image-col")
-        for row in reader:
-            if len(row) > col and row[col].strip(): v = row[col].strip(); yield v, str(csv_path.parent/v)
-
-# %% ../nbs/13_cli.ipynb #5b89ad02
-def image_source(source: str | Path, image_col: str | None = None):
-    "Check `source` (folder, CSV, glob or image file) and return a function yielding its (key, file) pairs lazily."
-    s = os.path.expanduser(str(source)); p = Path(s)
-    if p.is_dir(): return lambda: _walk_images(p)
-    if p.is_file() and p.suffix.lower() == '.csv':
-        next(iter(_csv_images(p, image_col)), None)  # raise now on a CSV without an image column
-        return lambda: _csv_images(p, image_col)
-    if p.is_file(): return lambda: iter([(s, s)])
-    if glob.has_magic(s): return lambda: ((f, f) for f in glob.iglob(s, recursive=True) if os.path.isfile(f))
-    raise FileNotFoundError(f"{source}: no such folder, CSV file, image file or glob pattern")
-
-# %% ../nbs/13_cli.ipynb #c23995c0
-PREDICT_COLUMNS = ('path', 'prob_artifact', 'label', 'face_found', 'error')
-
-class PredictionCSV:
-    "The predictions file `path`: reads the rows already written (for resuming) and appends batches durably."
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.done, self.n_errors, self.repaired = set(), 0, False
-        if self.path.exists(): self._read()
-
-    def _read(self):
-        "Check the header (before touching anything), drop a partial last line, collect written paths, count errors."
-        with open(self.path, newline='') as f: header = f.readline()
-        if header and header.rstrip('\r\n') != ','.join(PREDICT_COLUMNS):
-            raise ValueError(f"{self.path} exists and is not a predictions file (first line {header[:80]!r}); "
-                             "pass --force to replace it or choose another --out")
-        with open(self.path, 'rb+') as f:
-            data = f.read()
-            if data and not data.endswith(b'\n'): f.truncate(data.rfind(b'\n') + 1); self.repaired = True
-        with open(self.path, newline='') as f:
-            reader = csv.reader(f)
-            next(reader, None)
-            for row in reader:
-                if row: self.done.add(row[0]); self.n_errors += bool(row[4])
-
-    def append(self, rows: list[tuple]) -> None:
-        "Write `rows` as complete lines in one write, then flush and fsync (the header first in a new file)."
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator='\n')
-        if not self.path.exists() or self.path.stat().st_size == 0: w.writerow(PREDICT_COLUMNS)
-        w.writerows(rows)
-        with open(self.path, 'a', newline='') as f:
-            f.write(buf.getvalue()); f.flush(); os.fsync(f.fileno())
-        self.done.update(r[0] for r in rows); self.n_errors += sum(bool(r[4]) for r in rows)
-
-# %% ../nbs/13_cli.ipynb #7dc67c30
-def _error_text(e: Exception) -> str: return f"{type(e).__name__}: {e}".replace('\n', ' ')
-
-def _probs_and_labels(detector, imgs: list, unsure_band: float = 0.0) -> tuple[list, list]:
-    "P(Artifact) and 'Artifact'/'Clean'/'Unsure' for PIL `imgs`."
-    import numpy as np
-    from artifact_fastai.ensemble import decide
-    spec = getattr(detector, 'spec', None)
-    if spec is not None and getattr(spec, 'abstain_rule', None) and hasattr(detector, 'predict_with_unsure'):
-        df = detector.predict_with_unsure(imgs)
-        return df['prob_artifact'].tolist(), df['label'].tolist()
-    p = np.asarray(detector.predict_proba(imgs), dtype=float).reshape(-1)
-    if len(p) != len(imgs): raise ValueError(f"detector returned {len(p)} probabilities for {len(imgs)} images")
-    t = float(detector.config.threshold)
-    return p.tolist(), decide(p, t, np.abs(p - t) < unsure_band if unsure_band > 0 else None).tolist()
-
-def _score_isolating(detector, imgs: list, unsure_band: float = 0.0) -> list:
-    "Per image (prob, label) or an exception: the batch at once, else image by image when the batch fails."
-    try: return list(zip(*_probs_and_labels(detector, imgs, unsure_band)))
-    except Exception:
-        if len(imgs) == 1: raise
-    out = []
-    for img in imgs:
-        try: out.append(next(zip(*_probs_and_labels(detector, [img], unsure_band))))
-        except Exception as e: out.append(e)
-    return out
-
-# %% ../nbs/13_cli.ipynb #68723572
-def _roi_settings(detector) -> dict | None:
-    "The face-ROI settings of `detector` or of its first member that has some."
-    roi = getattr(getattr(detector, 'config', None), 'roi', None)
-    if roi: return roi
-    return next((s for m in getattr(detector, 'members', []) if (s := _roi_settings(m))), None)
-
-def _roi_crop(detector):
-    "The `FaceCrop` a loaded detector (or one of its members) already holds, if any."
-    crop = getattr(detector, 'roi', None)
-    if crop is not None and hasattr(crop, 'faces'): return crop
-    return next((c for m in getattr(detector, 'members', []) if (c := _roi_crop(m)) is not None), None)
-
-def face_checker(detector=None, mode: str = 'auto'):
-    "A function img -> True/False/None (face found / not / detector error), or None when faces are not checked."
-    if mode == 'off' or (mode == 'auto' and not _roi_settings(detector)): return None
-    crop = _roi_crop(detector)
-    if crop is None:
-        from artifact_fastai.roi import FaceCrop
-        settings = _roi_settings(detector)
-        crop = FaceCrop.from_settings(settings) if settings else FaceCrop()
-    def found(img):
-        faces = crop.faces(img)
-        return None if faces is None else bool(faces)
-    return found
-
-# %% ../nbs/13_cli.ipynb #cbd90ac2
-def predict_batch(detector, items: list[tuple[str, str]], unsure_band: float = 0.0, faces=None) -> list[tuple]:
-    "Rows (path, prob_artifact, label, face_found, error) for the (key, file) `items`, in order."
-    from artifact_fastai.data import open_image
-    rows, imgs, where = [None] * len(items), [], []
-    for i, (key, file) in enumerate(items):
-        try: imgs.append(open_image(file)); where.append(i)
-        except Exception as e: rows[i] = (key, '', '', '', _error_text(e))
-    scored = _score_isolating(detector, imgs, unsure_band) if imgs else []
-    for i, img, res in zip(where, imgs, scored):
-        key = items[i][0]
-        if isinstance(res, Exception): rows[i] = (key, '', '', '', _error_text(res)); continue
-        try: face = '' if faces is None else {True: 'True', False: 'False', None: ''}[faces(img)]
-        except Exception: face = ''
-        rows[i] = (key, f'{float(res[0]):.6f}', res[1], face, '')
-    return rows
-
-# %% ../nbs/13_cli.ipynb #c5685570
-def _meta_path(out: Path) -> Path: return out.with_name(out.name + '.meta.json')
-
-def _check_meta(out: Path, model_id: str | None, force: bool) -> None:
-    "Refuse to resume `out` when another model wrote it (unless `force`, which starts it afresh)."
-    meta = _meta_path(out)
-    if force:
-        for p in (out, meta): p.unlink(missing_ok=True)
-        return
-    if out.exists() and meta.exists() and model_id is not None:
-        written_by = json.loads(meta.read_text()).get('model')
-        if written_by != model_id:
-            raise FileExistsError(f"{out} was written by model {written_by}, not {model_id}; pass --force to start it "
-                                  "again or choose another --out")
-
-# %% ../nbs/13_cli.ipynb #74f2fa06
-def predict_to_csv(detector, source, out: str | Path, bs: int = 32, force: bool = False, model_id: str | None = None,
-                   unsure_band: float = 0.0, faces: str = 'auto', quiet: bool = False,
-                   stop_after_batches: int | None = None, batch_delay: float = 0.0) -> dict:
-    "Predict every image of `source` (see `image_source`) into the CSV `out`, resuming a partial file."
-    out = Path(out)
-    items = image_source(source) if not callable(source) else source
-    _check_meta(out, model_id, force)
-    pred = PredictionCSV(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if model_id is not None: _meta_path(out).write_text(json.dumps({'model': model_id, 'columns': PREDICT_COLUMNS}) + '\n')
-    found, n_before = face_checker(detector, faces), len(pred.done)
-    total = sum(1 for _ in items())
-    bar, batch, n_batches = _progress(total=total, desc='predict', quiet=quiet), [], 0
-    bar.update(min(n_before, total))
-    for item in items():
-        if item[0] in pred.done: continue
-        batch.append(item)
-        if len(batch) < bs: continue
-        n_batches = _flush_batch(detector, batch, pred, bar, unsure_band, found, n_batches, stop_after_batches, batch_delay)
-        batch = []
-    if batch: _flush_batch(detector, batch, pred, bar, unsure_band, found, n_batches, None, 0)
-    bar.close()
-    return dict(out=str(out), total=total, resumed=n_before, new=len(pred.done) - n_before, errors=pred.n_errors,
-                repaired=pred.repaired)
-
-def _flush_batch(detector, batch, pred, bar, unsure_band, found, n_batches, stop_after, delay) -> int:
-    "Predict and append one batch; count it; die by SIGKILL after `stop_after` batches (test hook)."
-    if delay: time.sleep(delay)
-    rows = predict_batch(detector, batch, unsure_band, found)
-    pred.append(rows); bar.update(len(rows)); n_batches += 1
-    if stop_after is not None and n_batches >= stop_after: os.kill(os.getpid(), signal.SIGKILL)
-    return n_batches
-
-# %% ../nbs/13_cli.ipynb #e0bb7d22
-def score_items(detector, files: list, bs: int = 64, quiet: bool = True, desc: str = 'score') -> 'np.ndarray':
-    "P(Artifact) of each file in `files` with `detector`, NaN where it could not be scored."
-    import numpy as np
-    probs = []
-    bar = _progress(total=len(files), desc=desc, quiet=quiet)
-    for s in range(0, len(files), bs):
-        rows = predict_batch(detector, [(str(f), str(f)) for f in files[s:s + bs]])
-        probs += [float(r[1]) if r[1] != '' else np.nan for r in rows]; bar.update(len(rows))
-    bar.close()
-    return np.asarray(probs, dtype=float)
-
-def split_scores(detector, table, split: str, bs: int = 64, quiet: bool = True) -> tuple:
-    "Labels and P(Artifact) of `detector` on `split` of a checked split table."
-    part = table[table.split == split]
-    if not len(part): raise ValueError(f"the data has no {split!r} split (splits: {sorted(set(table.split))})")
-    root = Path(table.attrs['root'])
-    return part.label.to_numpy(int), score_items(detector, [root/p for p in part.path], bs, quiet, desc=f'{split}')
-
-# %% ../nbs/13_cli.ipynb #adca852d
-def _quiet_fit(learn, quiet: bool, fit) -> None:
-    "Run `fit()` without progress bars and epoch tables when `quiet`."
-    if not quiet: return fit()
-    with learn.no_bar(), learn.no_logging(): fit()
-
-def train_detector(table, arch: str = 'efficientnet_lite0', out: str | Path | None = None, size: int = 128,
-                   epochs: int = 5, bs: int = 32, lr: float | None = None, loss: str = 'focal', roi: bool = False,
-                   oversample: bool = True, pretrained: bool = True, threshold_method: str = 'max_f1', seed: int = 0,
-                   quiet: bool = False):
-    "Train `arch` on the checked split `table`, choose the threshold on val, save to `out`; return (learn, threshold)."
-    from artifact_fastai.core import seed_everything
-    from artifact_fastai.data import artifact_dataloaders
-    from artifact_fastai.learner import artifact_learner, save_detector
-    from artifact_fastai.metrics import choose_threshold
-    seed_everything(seed)
-    dls = artifact_dataloaders(table, size=size, bs=bs, roi='face' if roi else None, oversample=oversample, seed=seed, check=False)
-    learn = artifact_learner(dls, arch, pretrained=pretrained, loss=loss)
-    _quiet_fit(learn, quiet, lambda: _fit(learn, epochs, lr))
-    y_val, p_val = learner_scores(learn, ds_idx=1)
-    t = choose_threshold(y_val, p_val, threshold_method)
-    if out is not None: save_detector(learn, out, threshold=float(t), threshold_source=t.source)
-    return learn, t
-
-def is_pretrained(learn) -> bool:
-    "True when `vision_learner` froze the body, which it does exactly when pretrained weights were loaded."
-    return any(not p.requires_grad for p in learn.model[0].parameters())
-
-def _fit(learn, epochs: int, lr: float | None) -> None:
-    "`fine_tune` (one frozen epoch, then the rest unfrozen) when the body is pretrained, else `fit_one_cycle`."
-    if is_pretrained(learn): learn.fine_tune(max(epochs - 1, 1), base_lr=lr or 2e-3, freeze_epochs=1)
-    else: learn.fit_one_cycle(epochs, lr or 3e-3)
-
-def learner_scores(learn, ds_idx: int = 1, dl=None) -> tuple:
-    "Labels and P(Artifact) of `learn` on dataset `ds_idx` (or `dl`), via `get_preds`."
-    from artifact_fastai.core import ARTIFACT
-    with learn.no_bar(): probs, targs = learn.get_preds(ds_idx=ds_idx, dl=dl)
-    return targs.numpy().astype(int), probs[:, ARTIFACT].numpy().astype(float)
-
-# %% ../nbs/13_cli.ipynb #ae6822b2
-def recipe_overrides(assignments: list[str] | None = None, **given) -> dict:
-    "`Recipe` fields from `FIELD=VALUE` strings (Python literals, else text) and the options in `given` that are not None."
-    import ast
-    out = {k: v for k, v in given.items() if v is not None}
-    for a in assignments or []:
-        field, sep, value = a.partition('=')
-        if not sep or not field.strip(): raise ValueError(f"--set {a!r}: write FIELD=VALUE, for example train_crop=48")
-        try: out[field.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError): out[field.strip()] = value.strip()
-    return out
-
-def checked_recipe(recipe='default', **overrides):
-    "`recipes.get_recipe(recipe, **overrides)`, refusing a training crop larger than the input size."
-    from dataclasses import replace
-    from artifact_fastai.recipes import get_recipe
-    rec = get_recipe(recipe, **overrides)
-    if rec.method == 'probe' and 'arch' in overrides and 'archs' not in overrides: rec = replace(rec, archs=(rec.arch,))  # --arch: that one backbone
-    if rec.train_crop and rec.train_crop > rec.size:
-        raise ValueError(f"the recipe's training crop ({rec.train_crop} px) is larger than its input size ({rec.size} px); "
-                         "pass --set train_crop=N with N <= --size, or --set train_crop=None")
-    return rec
-
-def train_recipe_detector(table, recipe='default', out: str | Path | None = None, roi: bool = False,
-                          oversample: bool = True, pretrained: bool = True, seed: int = 0, quiet: bool = False,
-                          **overrides):
-    "Train the preset `recipe` (a name or `Recipe`, with `overrides`) on the checked split `table`; save to `out`; return (learn, threshold)."
-    from artifact_fastai.core import seed_everything
-    from artifact_fastai.recipes import recipe_dataloaders, recipe_learner, fit_recipe, evaluate_recipe, save_recipe_detector
-    rec = checked_recipe(recipe, **overrides)
-    if rec.method == 'probe':  # frozen features + linear head: no fine-tuning schedule, no oversampling (balanced loss)
-        from artifact_fastai.recipes import train_probe_recipe
-        model, _, t = train_probe_recipe(table, rec, out, seed, check=False, progress=not quiet, roi='face' if roi else None)
-        return model, t
-    seed_everything(seed)
-    dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)
-    learn = recipe_learner(dls, rec, pretrained=pretrained)
-    _quiet_fit(learn, quiet, lambda: fit_recipe(learn, rec))
-    metrics, t = evaluate_recipe(learn, rec)
-    if out is not None: save_recipe_detector(learn, out, t, metrics={k: v for k, v in metrics.items() if isinstance(v, float)})
-    return learn, t
 
 # %% ../nbs/13_cli.ipynb #61ec13c1
 TRAIN_DEFAULTS = dict(arch='efficientnet_lite0', size=224, epochs=5, bs=32, loss='focal', threshold_method='max_f1')
@@ -416,13 +95,15 @@ def cmd_check(args) -> int:
 # %% ../nbs/13_cli.ipynb #0fd97fbd
 def _table_from_args(args):
     "The checked split table named by `--data` or the split CSVs; problems dropped with `--drop-bad` are listed."
+    from artifact_fastai.data import load_table, print_problems
     table, problems = load_table(args.data, args.train_csv, args.val_csv, args.test_csv, args.root, args.image_col,
                                  args.label_col, seed=args.seed, drop_bad=args.drop_bad)
-    _print_problems(problems)
+    print_problems(problems)
     return table, problems
 
 def cmd_train(args) -> int:
     "Train one detector (plain schedule, a recipe, or in several processes) and save it with its threshold chosen on val."
+    from artifact_fastai.recipes import checked_recipe, recipe_overrides
     try:
         if args.set and not args.recipe: raise ValueError("--set changes a recipe's fields; use it with --recipe")
         if args.distributed is not None and args.distributed < 1: raise ValueError("--distributed takes a number of processes >= 1")
@@ -439,48 +120,39 @@ def cmd_train(args) -> int:
         print(f"saved {out} ({args.distributed} processes)")
         return EXIT_PROBLEMS if problems else EXIT_OK
     if args.force and out.exists(): import shutil; shutil.rmtree(out)
+    from artifact_fastai.recipes import train_detector, train_recipe_detector
     if recipe is not None:
-        learn, t = train_recipe_detector(table, recipe, out, args.roi == 'on', args.oversample == 'on', not args.no_pretrained,
+        learn, t, metrics = train_recipe_detector(table, recipe, out, args.roi == 'on', args.oversample == 'on', not args.no_pretrained,
                                          args.seed, args.quiet)
     else:
         o = {k: _train_option(args, k) for k in TRAIN_DEFAULTS}
-        learn, t = train_detector(table, o['arch'], out, o['size'], o['epochs'], o['bs'], args.lr, o['loss'], args.roi == 'on',
+        learn, t, metrics = train_detector(table, o['arch'], out, o['size'], o['epochs'], o['bs'], args.lr, o['loss'], args.roi == 'on',
                                   args.oversample == 'on', not args.no_pretrained, o['threshold_method'], args.seed, args.quiet)
+    print(metrics_text(metrics))
     print(f"saved {out} (threshold {float(t):.4f} from {t.source})")
     return EXIT_PROBLEMS if problems else EXIT_OK
 
+def metrics_text(metrics: dict) -> str:
+    "The val and test metrics of a training run (keys like 'val_auc') as a Markdown table, one row per split."
+    from artifact_fastai.metrics import SPLIT_METRIC_KEYS
+    from artifact_fastai.report import markdown_table
+    import pandas as pd
+    splits = [s for s in ('val', 'test') if f'{s}_auc' in metrics]
+    rows = [{'split': s, **{k: metrics.get(f'{s}_{k}') for k in SPLIT_METRIC_KEYS}} for s in splits]
+    return markdown_table(pd.DataFrame(rows), 3) if rows else '(no val/test metrics)'
+
 # %% ../nbs/13_cli.ipynb #94c54894
-def load_any_detector(path: str | Path):
-    "A model or ensemble folder loaded with `learner.load_detector` (which dispatches on `config.json`'s kind)."
-    from artifact_fastai.learner import load_detector
-    path = Path(path)
-    if not (path/'config.json').is_file(): raise FileNotFoundError(f"{path}: no config.json; is it a model folder written by `train` or `save_detector`?")
-    return load_detector(path)
-
-def model_results(detectors: dict, table, split: str = 'test', threshold: str = 'val', method: str = 'max_f1',
-                  bs: int = 64, quiet: bool = False) -> list:
-    "A `report.ModelResult` per named detector on `split`; thresholds chosen on val (or the saved ones)."
-    import numpy as np
-    from artifact_fastai.metrics import Threshold, choose_threshold
-    from artifact_fastai.report import ModelResult
-    results = []
-    for name, det in detectors.items():
-        y, p = split_scores(det, table, split, bs, quiet)
-        if threshold == 'saved': t = Threshold(det.config.threshold, f"saved:{det.config.threshold_source}")
-        else: t = choose_threshold(*split_scores(det, table, 'val', bs, quiet), method)
-        ok = ~np.isnan(p)  # unreadable images were dropped by the dataset check; this guards the rest
-        results.append(ModelResult(name, y[ok], p[ok], t, split))
-    return results
-
 def cmd_evaluate(args) -> int:
     "Score models / ensembles on a split and write the report folder (thresholds from val)."
+    from artifact_fastai.kinds import load_detector
     out = Path(args.out)
     if _occupied(out/'report.md') and not args.force: return _fail(f"{out} already holds a report; pass --force to overwrite it or choose another --out")
     try:
         table, problems = _table_from_args(args)
-        detectors = {Path(m).name: load_any_detector(m) for m in args.models}
+        detectors = {Path(m).name: load_detector(m) for m in args.models}
     except (FileNotFoundError, ValueError) as e: return _fail(str(e))
     from artifact_fastai.report import build_report
+    from artifact_fastai.experiment import model_results
     results = model_results(detectors, table, args.split, args.threshold, args.threshold_method, args.bs, args.quiet)
     paths = build_report(out, results, data=table, n_boot=args.n_boot, title=f'Evaluation on the {args.split} split')
     print(paths['metrics_md'].read_text()); print(f"report: {paths['html']}")
@@ -489,6 +161,8 @@ def cmd_evaluate(args) -> int:
 # %% ../nbs/13_cli.ipynb #ec0d64d2
 def cmd_predict(args) -> int:
     "Predict a folder / CSV / glob into a CSV, resuming a partial output; exit 1 when some images were unreadable."
+    from artifact_fastai.predict import image_source, _check_meta, PredictionCSV, predict_to_csv
+    from artifact_fastai.kinds import load_detector
     out = Path(args.out)
     model_id = str(Path(args.model).resolve())
     try:
@@ -496,7 +170,7 @@ def cmd_predict(args) -> int:
         if not args.force:
             _check_meta(out, model_id, force=False)
             if out.exists(): PredictionCSV(out)  # refuses a file that is not a predictions CSV, before any work
-        detector = load_any_detector(args.model)
+        detector = load_detector(args.model)
     except (FileNotFoundError, FileExistsError, ValueError) as e: return _fail(str(e))
     s = predict_to_csv(detector, source, out, args.bs, args.force, model_id, args.unsure_band,
                        args.faces, args.quiet, args.stop_after_batches, args.batch_delay)
@@ -508,15 +182,14 @@ def cmd_gradcam(args) -> int:
     "GradCAM overlay PNGs for a model and some images."
     out = Path(args.out)
     if _occupied(out) and not args.force: return _fail(f"{out} exists and is not empty; pass --force to write into it")
-    try:
-        import artifact_fastai.interpret  # noqa: F401
-    except ImportError: return _fail("GradCAM needs artifact_fastai.interpret, which this installation lacks")
+    from artifact_fastai.predict import image_source, roi_settings
+    from artifact_fastai.kinds import load_detector
     try:
         items = [f for _, f in image_source(args.images, args.image_col)()][:args.max_images]
-        detector = load_any_detector(args.model)
+        detector = load_detector(args.model)
     except (FileNotFoundError, ValueError) as e: return _fail(str(e))
     written = gradcam_overlays(detector, items, out, method=args.method, roi_out=args.roi_out)
-    print(f"wrote {len(written)} file(s) to {out}" + (f" and {args.roi_out or str(out) + '_roi'}" if _roi_settings(detector) else ''))
+    print(f"wrote {len(written)} file(s) to {out}" + (f" and {args.roi_out or str(out) + '_roi'}" if roi_settings(detector) else ''))
     return EXIT_OK if written else EXIT_PROBLEMS
 
 def gradcam_overlays(detector, files: list, out: str | Path, method: str = 'gradcam', roi_out: str | Path | None = None) -> list:
@@ -530,6 +203,7 @@ def gradcam_overlays(detector, files: list, out: str | Path, method: str = 'grad
 def cmd_roi(args) -> int:
     "Precompute the face boxes of a data root (or folder / CSV / glob) into the ROI cache."
     from artifact_fastai.roi import precompute_boxes
+    from artifact_fastai.predict import image_source
     try:
         if Path(args.data).is_dir() and any((Path(args.data)/f).is_file() for f in ('train.csv', 'labels.csv')):
             from artifact_fastai.data import read_splits
@@ -543,37 +217,17 @@ def cmd_roi(args) -> int:
     res = precompute_boxes(files, n_workers=args.workers, progress=not args.quiet, **kw)
     return EXIT_PROBLEMS if res.failures else EXIT_OK
 
-# %% ../nbs/13_cli.ipynb #265918fa
-def robustness_outputs(detector, data, out: str | Path, split: str = 'test', perturbations: str = 'default',
-                       quality: int = 90, check_format: bool = True, seed: int = 0, bs: int = 32) -> dict:
-    "Run `robustness_sweep` (and `format_check`) of `detector` on `split` of `data`; write tables and plot into `out`."
-    from matplotlib.figure import Figure
-    from artifact_fastai.report import markdown_table
-    from artifact_fastai.robustness import robustness_sweep, format_check, plot_sweep
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    sweep = robustness_sweep(detector, data, split, perturbations, seed=seed, bs=bs)
-    paths = dict(sweep_csv=out/'sweep.csv', sweep_md=out/'sweep.md', sweep_png=out/'sweep.png')
-    sweep.to_csv(paths['sweep_csv'], index=False)
-    paths['sweep_md'].write_text(f"AUC per perturbation on the {split} split (threshold {sweep.attrs['threshold']:.4f})\n\n" + markdown_table(sweep, 3) + '\n')
-    fig = Figure(figsize=(max(6, 0.55 * len(sweep)), 3.4)); plot_sweep(sweep, ax=fig.add_subplot())
-    fig.tight_layout(); fig.savefig(paths['sweep_png'], dpi=110)
-    if check_format:
-        fc = format_check(detector, data, split, quality=quality, seed=seed)
-        paths.update(format_csv=out/'format_check.csv', format_md=out/'format_check.md')
-        fc.to_csv(paths['format_csv'], index=False)
-        paths['format_md'].write_text(f"Format check on the {split} split: AUC swing {fc.attrs['auc_swing']:+.4f} "
-                                      "(near 0 when the format carries no label information)\n\n" + markdown_table(fc, 3) + '\n')
-    return paths
-
 # %% ../nbs/13_cli.ipynb #e90e4802
 def cmd_robustness(args) -> int:
     "Perturbation sweep and format check of one model on a split; tables and plot into --out."
+    from artifact_fastai.kinds import load_detector
+    from artifact_fastai.robustness import robustness_outputs
     out = Path(args.out)
     if _occupied(out) and not args.force: return _fail(f"{out} exists and is not empty; pass --force to overwrite it or choose another --out")
     try:
         table, problems = _table_from_args(args)
         if not (table.split == args.split).any(): raise ValueError(f"the data has no {args.split!r} split (splits: {sorted(set(table.split))})")
-        detector = load_any_detector(args.model)
+        detector = load_detector(args.model)
     except (FileNotFoundError, ValueError) as e: return _fail(str(e))
     if not all(hasattr(detector, a) for a in ('transform', 'normalize', 'model')):
         return _fail(f"{args.model}: a {detector.config.kind!r} model; the robustness sweep scores single CNN detectors")
@@ -586,230 +240,13 @@ def cmd_robustness(args) -> int:
 def cmd_demo(args) -> int:
     "The main job: data, several detectors, two ensembles, thresholds on val, report on test."
     from artifact_fastai.data import DatasetError
+    from artifact_fastai.experiment import run_demo, DEMO_ARCHS
     try: paths = run_demo(data=args.data, out=args.out, models=args.models, n=args.n, img_size=args.img_size,
-                          size=args.size, epochs=args.epochs, archs=args.archs, roi=args.roi, gradcam=args.gradcam,
+                          size=args.size, epochs=args.epochs, archs=DEMO_ARCHS if args.archs is None else args.archs, roi=args.roi, gradcam=args.gradcam,
                           seed=args.seed, quiet=args.quiet, n_boot=args.n_boot, drop_bad=args.drop_bad)
     except (FileNotFoundError, DatasetError) as e: return _fail(str(e))
     print(f"\nreport: {paths['html']}\n        {paths['md']}")
     return EXIT_OK
-
-# %% ../nbs/13_cli.ipynb #ce0f7d7f
-DEMO_ARCHS = ('efficientnet_lite0', 'resnet18', 'convnext_atto')
-
-def demo_data(dest: str | Path = 'demo_data/synthetic', n: int = 1500, size: int = 64, seed: int = 0) -> Path:
-    "The synthetic demo dataset at `dest` (1 Artifact : 9 Clean), written unless it exists with these settings."
-    from artifact_fastai.synth import make_synthetic_dataset
-    dest, stamp = Path(dest), dict(n=n, size=size, seed=seed, artifact_frac=0.1)
-    marker = dest/'demo_settings.json'
-    if marker.is_file() and json.loads(marker.read_text()) == stamp and (dest/'test.csv').is_file(): return dest
-    make_synthetic_dataset(dest, n=n, artifact_frac=0.1, size=size, seed=seed)
-    marker.write_text(json.dumps(stamp) + '\n')
-    return dest
-
-# %% ../nbs/13_cli.ipynb #37f32ee7
-@contextlib.contextmanager
-def _step(name: str, times: dict, quiet: bool = False):
-    "Time the block as step `name` into `times` and print when it is done."
-    start = time.perf_counter()
-    if not quiet: print(f"==> {name}", file=sys.stderr, flush=True)
-    yield
-    times[name] = time.perf_counter() - start
-    if not quiet: print(f"    {name}: {times[name]:.1f} s", file=sys.stderr, flush=True)
-
-def _clear(folder: Path) -> None:
-    "Remove a model folder the demo is about to rewrite."
-    import shutil
-    if folder.exists(): shutil.rmtree(folder)
-
-# %% ../nbs/13_cli.ipynb #01417d31
-def demo_ensembles(dets: dict, P_val, y_val, P_test, models: Path) -> list:
-    "Fit, save and score on test the averaging and the selective (abstaining) ensembles of the detectors `dets`."
-    from artifact_fastai.ensemble import EnsembleDetector
-    from artifact_fastai.metrics import Threshold
-    from artifact_fastai.report import ModelResult
-    names, members, results = list(dets), list(dets.values()), []
-    for name, kw in (('ensemble_mean', dict(select=False, prune=False)),
-                     ('ensemble_selective', dict(select=True, abstain_rule='std', coverage=0.9))):
-        ens = EnsembleDetector.from_validation(members, P_val, y_val, names, **kw)
-        _clear(models/name); ens.save(models/name)
-        rows = [names.index(n) for n in ens.spec.names]
-        spec = ens.spec
-        results.append((name, spec.predict_proba(P_test[rows]), Threshold(spec.threshold, spec.threshold_source),
-                        spec.unsure(P_test[rows]) if spec.abstain_rule else None))
-    return results
-
-# %% ../nbs/13_cli.ipynb #ba011a64
-def _anomaly_epochs(epochs: int) -> int:
-    "The demo's autoencoder epochs for `epochs` of the classifiers: a small network, twice the epochs, still cheap."
-    return 2 * epochs
-
-def _clip_epochs(epochs: int) -> int:
-    "The demo's CLIP-probe epochs for `epochs` of the classifiers: a linear head on frozen features needs few."
-    return max(1, epochs // 3)
-
-def _train_anomaly(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool) -> str | None:
-    "Train and save the anomaly autoencoder (Clean images only) when `anomaly` is installed; else say why not."
-    import importlib.util
-    if importlib.util.find_spec('artifact_fastai.anomaly') is None: return 'skipped: module artifact_fastai.anomaly is not installed'
-    from artifact_fastai.anomaly import anomaly_learner
-    from artifact_fastai.core import seed_everything
-    from artifact_fastai.data import artifact_dataloaders
-    from artifact_fastai.learner import save_detector
-    seed_everything(seed)
-    dls = artifact_dataloaders(table, size=size, bs=bs, oversample=False, augment=False, seed=seed, check=False)
-    learn = anomaly_learner(dls)
-    _quiet_fit(learn, quiet, lambda: learn.fit_one_cycle(_anomaly_epochs(epochs), 3e-3))
-    cb = learn.anomaly_autoencoder  # calibrated on val after fit: threshold and its source
-    _clear(out); save_detector(learn, out, threshold=cb.threshold, threshold_source=cb.threshold_source)
-    return None
-
-def _train_clip(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool,
-                model: str = 'ViT-B-32', pretrained: str = 'openai') -> str | None:
-    "Train and save a CLIP linear probe when `clip` is installed and CLIP weights exist offline; else say why not."
-    import importlib.util
-    if importlib.util.find_spec('artifact_fastai.clip') is None: return 'skipped: module artifact_fastai.clip is not installed'
-    from artifact_fastai.clip import CLIPWeightsError, resolve_clip_weights, clip_config, clip_learner
-    from artifact_fastai.core import seed_everything
-    from artifact_fastai.data import artifact_dataloaders
-    from artifact_fastai.learner import save_detector
-    from artifact_fastai.metrics import choose_threshold
-    try: _, source = resolve_clip_weights(model, pretrained)
-    except (CLIPWeightsError, FileNotFoundError, ValueError) as e: return f'skipped: no {model}/{pretrained} CLIP weights offline ({type(e).__name__})'
-    if source.startswith('hub download'):  # the demo never downloads, whatever HF_HUB_OFFLINE says
-        return f'skipped: {model}/{pretrained} CLIP weights are not in the local cache and the demo does not download them'
-    seed_everything(seed)
-    clip_size = clip_config(model, None, pretrained)['vision_cfg'].get('image_size', 224)
-    dls = artifact_dataloaders(table, size=clip_size, bs=bs, seed=seed, check=False)
-    learn = clip_learner(dls, model, pretrained)
-    _quiet_fit(learn, quiet, lambda: learn.fit_one_cycle(_clip_epochs(epochs), 1e-3))
-    t = choose_threshold(*learner_scores(learn, ds_idx=1))
-    _clear(out); save_detector(learn, out, threshold=float(t), threshold_source=t.source)
-    return None
-
-def _train_probe(table, out: Path, size: int, epochs: int, bs: int, seed: int, quiet: bool, probe_size: int | None = None) -> str | None:
-    "Train and save the `probe` recipe (frozen Lite0+1+2 features, a linear head per backbone) at `probe_size` px (None: the recipe's)."
-    from artifact_fastai.recipes import get_recipe, train_probe_recipe
-    rec = get_recipe('probe', **({} if probe_size is None else dict(size=probe_size)))
-    _clear(out); train_probe_recipe(table, rec, out, seed=seed, check=False, progress=not quiet)
-    return None
-
-def demo_members(table, models: Path, archs, size: int, epochs: int, bs: int, seed: int, roi: bool, quiet: bool,
-                 times: dict, probe_size: int | None = None) -> tuple[list, list]:
-    "Train the demo's detectors into `models/`: (names trained, notes on members skipped); the probe at `probe_size` px."
-    jobs = [(a, dict(arch=a)) for a in archs] + ([(f'{archs[0]}_roi', dict(arch=archs[0], roi=True))] if roi and archs else [])
-    trained, skipped = [], []
-    def classifier(name, kw):
-        def train(table, out, size, epochs, bs, seed, quiet):
-            _clear(out); train_detector(table, out=out, size=size, epochs=epochs, bs=bs, seed=seed, quiet=quiet, **kw)
-        return name, train
-    probe = lambda *a: _train_probe(*a, probe_size=probe_size)
-    members = ([('feature_probe', probe)] + [classifier(name, kw) for name, kw in jobs]
-               + [('anomaly_autoencoder', _train_anomaly), ('clip_probe', _train_clip)])
-    for name, train in members:
-        try:
-            with _step(f'train {name}', times, quiet): why = train(table, models/name, size, epochs, bs, seed, quiet)
-        except Exception as e:  # one failing member must not lose the others' work: report it and go on
-            why = f'failed: {type(e).__name__}: {e}'
-            if not quiet: print(f'    {name} {why}', file=sys.stderr)
-        if why is None: trained.append(name)
-        else: skipped.append(f'`{name}` {why}'); times.pop(f'train {name}', None)
-    if not trained: raise RuntimeError(f"no detector could be trained: {'; '.join(skipped)}")
-    return trained, skipped
-
-# %% ../nbs/13_cli.ipynb #a2ba0f15
-def demo_gradcam(dets: dict, table, y_val, P_val, k: int = 8, quiet: bool = False) -> dict:
-    "GradCAM grids (report section title -> figure) on test images: best full-frame classifier and the face-ROI model."
-    import importlib.util, pandas as pd
-    from sklearn.metrics import roc_auc_score
-    if importlib.util.find_spec('artifact_fastai.interpret') is None: return {}
-    from artifact_fastai.interpret import GradCAMInterpretation
-    from artifact_fastai.report import image_grid
-    names = list(dets)
-    cls = [i for i, n in enumerate(names) if dets[n].config.kind == 'classifier']
-    full = [i for i in cls if not dets[names[i]].config.roi]
-    roi = [i for i in cls if dets[names[i]].config.roi]
-    auc = lambda i: roc_auc_score(y_val == 0, P_val[i])
-    test = table[table.split == 'test']
-    rows = pd.concat([test[test.label == 0].head(k - 2), test[test.label == 1].head(2)])  # mostly Artifact, two Clean
-    files, labels = [str(Path(table.attrs['root'])/p) for p in rows.path], rows.label.tolist()
-    grids = {}
-    for title, pick, whole in (('GradCAM, full frame', full, False), ('GradCAM, face ROI', roi, True)):
-        if not pick: continue
-        name = names[max(pick, key=auc)]
-        interp = GradCAMInterpretation.from_detector(dets[name], files, labels=labels)
-        interp.save(Path('gradcam_outputs')/name, roi_dir=Path('gradcam_outputs_roi')/name)
-        panels = [interp.panel(i, whole, 256) for i in range(len(interp))]
-        grids[f'{title}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
-    return grids
-
-# %% ../nbs/13_cli.ipynb #724e0965
-def run_demo(data=None,                      # data root (seed layout or labels.csv); None: the synthetic dataset
-             out: str | Path = 'reports/demo',  # report folder
-             models: str | Path = 'models/demo',  # where the model folders go
-             n: int = 1500, img_size: int = 64,  # synthetic dataset: images and their side in pixels
-             size: int | None = None, epochs: int = 6, bs: int = 32,  # input size (None: 64 synthetic, 128 --data), epochs, batch
-             archs=DEMO_ARCHS, roi: bool = True,  # timm architectures; also train archs[0] on face crops
-             gradcam: bool = True, seed: int = 0, n_boot: int = 1000, drop_bad: bool = True, quiet: bool = False) -> dict:
-    "The main job: train the detectors, build the ensembles, choose thresholds on val, report on test; returns the report paths."
-    from artifact_fastai.metrics import Threshold
-    from artifact_fastai.report import ModelResult, build_report
-    times, models, t0, load = {}, Path(models), time.perf_counter(), os.getloadavg()[0]
-    size = size or (64 if data is None else 128)
-    with _step('data', times, quiet):
-        root = Path(data) if data is not None else demo_data(n=n, size=img_size, seed=seed)
-        table, problems = load_table(root, seed=seed, drop_bad=drop_bad); _print_problems(problems)
-    names, skipped = demo_members(table, models, archs, size, epochs, bs, seed, roi, quiet, times,
-                                  probe_size=img_size if data is None else None)  # the probe reads native pixels
-    with _step('reload models, score val and test', times, quiet):
-        dets = {a: load_any_detector(models/a) for a in names}
-        (y_val, P_val), (y_test, P_test) = (_member_scores(dets, table, s) for s in ('val', 'test'))
-    results = [ModelResult(a, y_test, P_test[i], Threshold(d.config.threshold, d.config.threshold_source))
-               for i, (a, d) in enumerate(dets.items())]
-    with _step('ensembles', times, quiet):
-        results += [ModelResult(name, y_test, p, t, unsure=u) for name, p, t, u in demo_ensembles(dets, P_val, y_val, P_test, models)]
-    grids = {}
-    if gradcam:
-        with _step('gradcam', times, quiet): grids = demo_gradcam(dets, table, y_val, P_val, quiet=quiet)
-    notes = _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets, models, times, time.perf_counter() - t0, load)
-    with _step('report', times, quiet):
-        paths = build_report(out, results, data=table, data_name=str(root), n_boot=n_boot, notes=notes, gradcam=grids,
-                             title='artifact_fastai demo: ' + ('synthetic data' if data is None else Path(data).name))
-    if not quiet: print(paths['metrics_md'].read_text())
-    print(f"demo finished in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    return paths
-
-def _member_scores(dets: dict, table, split: str) -> tuple:
-    "Labels of `split` and the (n_members, N) matrix of the detectors' P(Artifact) on it."
-    import numpy as np
-    scores = [split_scores(d, table, split) for d in dets.values()]
-    P = np.stack([p for _, p in scores])
-    if np.isnan(P).any(): raise ValueError(f"{int(np.isnan(P).sum())} {split} images could not be scored")
-    return scores[0][0], P
-
-def _demo_notes(root, data, n, img_size, size, epochs, bs, names, skipped, dets, models, times, total, load) -> list:
-    "Paragraphs on how the demo ran: data, training settings, members skipped, face crops, where the models are, timings."
-    what = (f"synthetic data (`synth.make_synthetic_dataset`, {n} images of {img_size} px, 1 Artifact : 9 Clean, seed 0)"
-            if data is None else f"the data root `{root}`")
-    special = {'feature_probe': "`feature_probe`: the `probe` recipe, frozen EfficientNet-Lite0/1/2 features at native "
-                                   "resolution, one linear head per backbone (their logits averaged)",
-               'anomaly_autoencoder': f"`anomaly_autoencoder`: trained {_anomaly_epochs(epochs)} epochs on Clean training images only",
-               'clip_probe': f"`clip_probe`: a linear head on frozen CLIP features, {_clip_epochs(epochs)} epochs"}
-    classifiers = [a for a in names if a not in special]
-    members = ([f"{', '.join(f'`{a}`' for a in classifiers)} trained {epochs} epochs at {size} px, batch {bs}, focal loss, "
-                f"training split oversampled to balance the classes (EfficientNet-Lite fine-tuned from offline ImageNet "
-                f"weights, the others from random initialisation)"] if classifiers else [])
-    members += [special[a] for a in names if a in special]
-    notes = [f"Job: `artifact-fastai demo` on {what}. Detectors: {'; '.join(members)}. "
-             f"`_roi` models crop each image to its main face first (MediaPipe, whole image when no face is found). "
-             f"Ensembles: `ensemble_mean` averages all detectors; `ensemble_selective` weights them by Caruana forward "
-             f"selection on val AUC and answers Unsure on the ~10% of images where its members disagree most (tau set on "
-             f"val). Models are saved under `{models}/`."]
-    notes += [f"Not trained: {'; '.join(skipped)}."] if skipped else []
-    crops = [f"`{n}`: {d.roi.summary()}" for n, d in dets.items() if getattr(d, 'roi', None) is not None]
-    notes += [f"Face crops while scoring val and test: {'; '.join(crops)}."] if crops else []
-    notes.append(f"Timings ({os.cpu_count()} CPU cores, load average {load:.1f} at the start): "
-                 + ', '.join(f"{k} {v:.0f} s" for k, v in times.items()) + f"; total {total:.0f} s before the report.")
-    return notes
 
 # %% ../nbs/13_cli.ipynb #cef6455c
 THRESHOLD_METHODS = ('max_f1', 'youden', 'target_recall')
@@ -935,7 +372,7 @@ def _add_demo(sub) -> None:
                  img_size=dict(type=int, default=64, help='synthetic image side (default 64)'),
                  size=dict(type=int, help='training input size (default 64 on the synthetic data, 128 with --data)'),
                  epochs=dict(type=int, default=6), seed={},
-                 archs=dict(type=lambda v: tuple(a for a in v.split(',') if a), default=DEMO_ARCHS, help='comma-separated timm names'),
+                 archs=dict(type=lambda v: tuple(a for a in v.split(',') if a), help='comma-separated timm names'),
                  n_boot=dict(type=int, default=1000))
     s.add_argument('--no-roi', dest='roi', action='store_false', help='do not train the face-ROI EfficientNet')
     s.add_argument('--no-gradcam', dest='gradcam', action='store_false', help='leave GradCAM grids out of the report')

@@ -20,8 +20,8 @@ from fastai.learner import Learner
 from fastai.data.transforms import Normalize
 
 from .core import VOCAB, DetectorConfig
-from .learner import (make_loss, artifact_metrics, hub_cache_dir, read_config, read_weights,
-                                     load_weights_strict, register_detector_kind, Detector)
+from .detector import read_config, read_weights, load_weights_strict, write_weights, _check_dest, Detector
+from .learner import make_loss, artifact_metrics, hub_cache_dir, input_settings
 
 # %% auto #0
 __all__ = ['TINY_CLIP', 'CLIP_MEAN', 'CLIP_STD', 'ARTIFACT_PROMPTS', 'CLEAN_PROMPTS', 'CLIPWeightsError', 'hub_offline',
@@ -171,7 +171,6 @@ def _input_stats(dls) -> tuple:
 
 def _check_size(dls, cfg: dict) -> None:
     "Refuse dataloaders whose image size differs from the encoder's."
-    from artifact_fastai.learner import input_settings
     want, got = cfg['vision_cfg'].get('image_size', 224), input_settings(dls)['img_size']
     want = want[0] if isinstance(want, (list, tuple)) else want
     if got != want: raise ValueError(f"the dataloaders make {got}px images; this CLIP encoder takes {want}px: build them with size={want}")
@@ -217,7 +216,6 @@ def load_clip_detector(folder: str | Path) -> Detector:
     probe = CLIPProbe(encoder, x['clip_cfg']['embed_dim'], x.get('n_out', len(VOCAB)), (cfg.mean, cfg.std), (x['clip_mean'], x['clip_std']))
     return Detector(cfg, load_weights_strict(probe, read_weights(folder, cfg), folder/'model.safetensors'), path=folder)
 
-register_detector_kind('clip', load_clip_detector)
 
 # %% ../nbs/06_clip.ipynb #c04b1f9f
 def zero_shot_detector(model: str = 'ViT-B-32', pretrained: str | Path | None = 'openai', model_cfg: dict | None = None,
@@ -239,7 +237,6 @@ def zero_shot_detector(model: str = 'ViT-B-32', pretrained: str | Path | None = 
 
 def save_zero_shot(det: Detector, dest: str | Path, force: bool = False) -> Path:
     "Write a zero-shot `det` as a model folder (config.json + model.safetensors) that `load_detector` opens."
-    from artifact_fastai.learner import write_weights, _check_dest
     dest = Path(dest); _check_dest(dest, force); dest.mkdir(parents=True, exist_ok=True)
     sha = write_weights(det.model.state_dict(), dest)
     cfg = deepcopy(det.config); cfg.extra = {**cfg.extra, 'weights_sha256': sha}

@@ -7,7 +7,7 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #857b95ea
 from __future__ import annotations
-import functools, warnings
+import functools, sys, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -21,7 +21,8 @@ from .core import ARTIFACT, CLEAN, VOCAB, SOURCE_ATTR, parse_label, stratified_s
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image', 'read_csv_split',
            'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'fold_splits', 'resize_transforms',
-           'class_weights', 'artifact_datablock', 'artifact_dataloaders', 'split_dataloader']
+           'class_weights', 'artifact_datablock', 'artifact_dataloaders', 'split_dataloader', 'load_table',
+           'print_problems']
 
 # %% ../nbs/01_data.ipynb #e08b0824
 class ImageError(ValueError):
@@ -394,3 +395,25 @@ def split_dataloader(dls, split: str | None = 'test', bs: int | None = None):
     dl = dls.test_dl(rows, with_labels=True, bs=bs or dls.bs)
     dl.split_df = rows
     return dl
+
+# %% ../nbs/01_data.ipynb #d0b9b8be
+def load_table(data=None, train_csv=None, val_csv=None, test_csv=None, root=None, image_col=None, label_col=None,
+               seed: int = 0, drop_bad: bool = False):
+    "The checked split table of a data root or of split CSVs, and the problems dropped (with `drop_bad`)."
+    if data is not None: df = read_splits(data, image_col, label_col, seed=seed)
+    else:
+        if train_csv is None or val_csv is None: raise ValueError("give a data root, or at least --train-csv and --val-csv")
+        csvs = {'train': train_csv, 'val': val_csv, 'test': test_csv}
+        missing = [str(c) for c in csvs.values() if c is not None and not Path(c).is_file()]
+        if missing: raise FileNotFoundError(f"CSV file(s) not found: {', '.join(missing)}")
+        df = pd.concat([read_csv_split(c, s, image_col, label_col) for s, c in csvs.items() if c is not None], ignore_index=True)
+        df.attrs['root'] = Path(root or Path(train_csv).parent).expanduser().resolve()
+        df.attrs['splits'] = [s for s, c in csvs.items() if c is not None]
+    return check_dataset(df, drop_bad=drop_bad)
+
+def print_problems(problems, limit: int = 20) -> None:
+    "List dropped dataset problems on stderr."
+    if not problems: return
+    print(f"warning: dropped {len(problems)} bad row(s):", file=sys.stderr)
+    for p in problems[:limit]: print(f"  - {p}", file=sys.stderr)
+    if len(problems) > limit: print(f"  ... and {len(problems) - limit} more", file=sys.stderr)

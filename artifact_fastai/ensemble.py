@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score, average_precision_score, log_loss, br
 from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig
 from .data import open_image
 from .metrics import check_scores, binary_metrics, choose_threshold, predict_labels, Threshold
-from .learner import Detector, expand_items, load_detector, read_config, register_detector_kind
+from .detector import Detector, expand_items, read_config
 
 # %% auto #0
 __all__ = ['COMBINE_METHODS', 'SELECTION_METRICS', 'UNSURE', 'ABSTAIN_RULES', 'member_matrix', 'rank_scores', 'combine_probs',
@@ -359,8 +359,8 @@ def _ensemble_save(self: EnsembleDetector, dest, force: bool = False) -> Path:
 EnsembleDetector.save = _ensemble_save
 
 # %% ../nbs/09_ensemble.ipynb #c89d9bbb
-def load_ensemble(path, loader: Callable | None = None) -> EnsembleDetector:
-    "Load an ensemble folder written by `EnsembleDetector.save`; members load with `loader` (default `load_detector`)."
+def load_ensemble(path, loader: Callable) -> EnsembleDetector:
+    "Load an ensemble folder written by `EnsembleDetector.save`; members load with `loader` (`kinds.load_detector` opens any kind)."
     path = Path(path)
     cfg = read_config(path, kind='ensemble')
     x = dict(cfg.extra)
@@ -368,8 +368,7 @@ def load_ensemble(path, loader: Callable | None = None) -> EnsembleDetector:
     if missing: raise FileNotFoundError(f"{path}: member folders {missing} are missing under members/; copy the whole ensemble folder")
     spec = EnsembleSpec(x['members'], x['weights'], x['method'], x.get('reference'), cfg.threshold, cfg.threshold_source,
                         x.get('abstain_rule'), x.get('tau'), x.get('selection', {}))
-    members = [(loader or load_detector)(path / 'members' / n) for n in spec.names]
+    members = [loader(path / 'members' / n) for n in spec.names]
     return EnsembleDetector(members, spec, cfg.metrics, path=path)
 
 EnsembleDetector.load = staticmethod(load_ensemble)
-register_detector_kind('ensemble', load_ensemble)

@@ -27,6 +27,8 @@ from torchcam.utils import overlay_mask
 
 from .core import ARTIFACT, VOCAB
 from .roi import paste_map
+from .data import open_image
+from .detector import expand_items
 
 # %% auto #0
 __all__ = ['CAM_METHODS', 'SCORES', 'cam_method', 'timm_body', 'find_target_layer', 'resolve_target_layer', 'eval_mode',
@@ -321,9 +323,6 @@ def _pick_member(det, member=None):
 
 def _open_items(items) -> tuple[list, list, list, list]:
     "(PIL images, names, positions in the item list, [(name, error)] of unreadable items) of `items`."
-    from artifact_fastai.data import open_image
-    try: from artifact_fastai.learner import expand_items
-    except ImportError: expand_items = lambda its: [its] if isinstance(its, (str, Path, Image.Image)) else list(its)
     images, names, kept, errors = [], [], [], []
     for i, it in enumerate(expand_items(items)):
         name = (getattr(it, 'filename', '') or f'image_{i}') if isinstance(it, Image.Image) else str(it)

@@ -7,43 +7,38 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/learner.html.md"""
 
 # %% ../nbs/05_learner.ipynb #af5ee45e
 from __future__ import annotations
-import glob as globlib, importlib, os, warnings
+import importlib, os, warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
-from PIL import Image
 from sklearn import metrics as skm
-from safetensors import SafetensorError
-from safetensors.torch import save_file, load_file
+from safetensors.torch import load_file
 from fastcore.meta import delegates
 from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import AccumMetric, accuracy
-from fastai.vision.learner import vision_learner, create_timm_model
+from fastai.vision.learner import vision_learner
 from fastai.data.transforms import Normalize
 import fastai.callback.schedule  # noqa: F401  (adds `Learner.fine_tune`, `fit_one_cycle`, `lr_find`)
 import fastai.callback.progress  # noqa: F401  (progress bars and the metrics table in a REPL)
 import fastai.callback.channelslast  # noqa: F401  (adds `Learner.to_channelslast`)
 import timm
 
-from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, file_hash, list_hash, label_name, keep_freed_memory
+from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, list_hash, keep_freed_memory
 from .losses import FocalLossFlat
-from .data import open_image, resize_transforms, IMAGE_COLUMNS, _pick_column
+from .detector import write_weights, _check_dest
 
 # %% auto #0
-__all__ = ['LITE_PACKAGES', 'CHANNELS_LAST_CPU', 'DETECTOR_KIND_MODULES', 'IMAGE_SUFFIXES', 'roc_auc_artifact', 'RocAucArtifact',
-           'artifact_metrics', 'is_efficientnet_pytorch_state_dict', 'map_efficientnet_lite', 'lite_checkpoint',
-           'hub_cache_dir', 'cached_hub_weights', 'resolve_pretrained', 'PretrainedWeightsWarning', 'make_loss',
-           'PlainTensorInputs', 'artifact_learner', 'input_settings', 'training_data_hash', 'write_weights',
-           'save_detector', 'register_detector_kind', 'detector_loader', 'read_config', 'load_detector', 'read_weights',
-           'load_weights_strict', 'Detector', 'expand_items', 'build_classifier', 'load_classifier']
+__all__ = ['LITE_PACKAGES', 'CHANNELS_LAST_CPU', 'roc_auc_artifact', 'RocAucArtifact', 'artifact_metrics',
+           'is_efficientnet_pytorch_state_dict', 'map_efficientnet_lite', 'lite_checkpoint', 'hub_cache_dir',
+           'cached_hub_weights', 'resolve_pretrained', 'PretrainedWeightsWarning', 'make_loss', 'PlainTensorInputs',
+           'artifact_learner', 'input_settings', 'training_data_hash', 'save_detector']
 
 # %% ../nbs/05_learner.ipynb #e98605ea
 def roc_auc_artifact(logits, targs) -> float:
@@ -314,18 +309,6 @@ def _detector_spec(learn: Learner) -> dict:
                              "from config.json (use learn.export for such experiments: it pickles, trusted files only)")
     return spec
 
-def _check_dest(dest: Path, force: bool) -> None:
-    "Refuse to overwrite a model folder unless `force`."
-    existing = [n for n in ('config.json', 'model.safetensors') if (dest/n).exists()]
-    if existing and not force:
-        raise FileExistsError(f"{dest} already holds {existing}; choose another folder or pass force=True to overwrite")
-
-def write_weights(state_dict: dict, dest: Path) -> str:
-    "Write `state_dict` as `dest/model.safetensors` (atomically) and return its SHA-256."
-    tmp = dest/'model.safetensors.tmp'
-    save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp), metadata={'format': 'pt'})
-    os.replace(tmp, dest/'model.safetensors')
-    return file_hash(dest/'model.safetensors')
 
 # %% ../nbs/05_learner.ipynb #f49e893e
 def save_detector(learn: Learner,  # trained learner (from `artifact_learner`, `clip_learner`, ...)
@@ -350,182 +333,3 @@ def save_detector(learn: Learner,  # trained learner (from `artifact_learner`, `
                          metrics=dict(_recorded_metrics(learn) if metrics is None else metrics), **inputs)
     cfg.to_json(dest/'config.json')
     return dest
-
-# %% ../nbs/05_learner.ipynb #47bb0262
-_DETECTOR_LOADERS: dict[str, Callable] = {}
-DETECTOR_KIND_MODULES = {'anomaly': 'artifact_fastai.anomaly', 'clip': 'artifact_fastai.clip',
-                         'ensemble': 'artifact_fastai.ensemble', 'probe': 'artifact_fastai.probe'}  # imported on demand by `load_detector`
-
-def register_detector_kind(kind: str, loader: Callable) -> None:
-    "Make `load_detector` open folders whose config has `kind` with `loader(folder) -> detector`."
-    _DETECTOR_LOADERS[kind] = loader
-
-def detector_loader(kind: str) -> Callable:
-    "The loader registered for `kind`, importing its module first when it is one of `DETECTOR_KIND_MODULES`."
-    if kind not in _DETECTOR_LOADERS and kind in DETECTOR_KIND_MODULES:
-        try: importlib.import_module(DETECTOR_KIND_MODULES[kind])
-        except ImportError as e: raise ValueError(f"detector kind {kind!r} needs module {DETECTOR_KIND_MODULES[kind]}, which failed to import: {e}") from e
-    if kind not in _DETECTOR_LOADERS:
-        raise ValueError(f"unknown detector kind {kind!r}; known kinds: {sorted(set(_DETECTOR_LOADERS) | set(DETECTOR_KIND_MODULES))}")
-    return _DETECTOR_LOADERS[kind]
-
-def read_config(folder: str | Path, kind: str | None = None) -> DetectorConfig:
-    "The `DetectorConfig` of model `folder`, checked for our vocabulary (and for `kind` when given)."
-    folder = Path(folder)
-    if not (folder/'config.json').is_file():
-        raise FileNotFoundError(f"{folder}: no config.json; a model folder written by `save_detector` holds config.json and model.safetensors")
-    cfg = DetectorConfig.from_json(folder/'config.json')
-    if tuple(cfg.vocab) != tuple(VOCAB): raise ValueError(f"{folder}/config.json: vocabulary {cfg.vocab} is not {VOCAB}")
-    if kind is not None and cfg.kind != kind: raise ValueError(f"{folder}/config.json: kind {cfg.kind!r}, expected {kind!r}")
-    return cfg
-
-def load_detector(folder: str | Path):
-    "Load the detector saved in `folder` by `save_detector` (or another registered kind): no pickle, no training data."
-    return detector_loader(read_config(folder).kind)(Path(folder))
-
-# %% ../nbs/05_learner.ipynb #aa4cee2a
-def read_weights(folder: Path, cfg: DetectorConfig) -> dict:
-    "Tensors of `folder/model.safetensors`, after checking its SHA-256 against the config."
-    path = Path(folder)/'model.safetensors'
-    if not path.is_file(): raise FileNotFoundError(f"{path} is missing; copy the whole model folder")
-    want = cfg.extra.get('weights_sha256')
-    if not want: raise ValueError(f"{folder}/config.json records no weights_sha256; re-save the model with `save_detector`")
-    if file_hash(path) != want:
-        raise ValueError(f"{path}: SHA-256 differs from config.json; the weights were modified or belong to another model")
-    try: return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e: raise ValueError(f"{path}: not a readable safetensors file ({e})") from e
-
-def load_weights_strict(model: nn.Module, state_dict: dict, where: str | Path) -> nn.Module:
-    "Load `state_dict` into `model`, refusing missing, unexpected or mis-shaped tensors with a list of them."
-    own = model.state_dict()
-    missing, extra = sorted(set(own) - set(state_dict)), sorted(set(state_dict) - set(own))
-    shapes = [f"{k}: file {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
-    if missing or extra or shapes:
-        show = lambda xs: f"{xs[:5]}{' ...' if len(xs) > 5 else ''}"
-        raise ValueError(f"{where}: weights do not fit the network described by config.json: {len(missing)} missing "
-                         f"{show(missing)}, {len(extra)} unexpected {show(extra)}, {len(shapes)} shape mismatches {show(shapes)}")
-    model.load_state_dict(state_dict, strict=True)
-    return model
-
-# %% ../nbs/05_learner.ipynb #e4dab0db
-def _roi_crop(settings: dict):
-    "The `FaceCrop` that `settings` describe (the ROI module is imported only when a model uses it)."
-    try: from artifact_fastai.roi import FaceCrop
-    except ImportError as e: raise ImportError(f"this model crops faces (config.roi={settings}) but artifact_fastai.roi "
-                                               f"cannot be imported ({e}); install the ROI dependencies") from e
-    return FaceCrop.from_settings(settings)
-
-class Detector:
-    "A trained detector: `config`, `model` (eval mode), `predict_proba` on PIL images and `predict` on files."
-    def __init__(self, config: DetectorConfig, model: nn.Module, path: str | Path | None = None, device='cpu'):
-        self.config, self.path, self.device = config, (None if path is None else Path(path)), torch.device(device)
-        self.model = model.to(self.device).eval()
-        if self.device.type == 'cpu': keep_freed_memory()
-        if config.extra.get('channels_last'): self.model.to(memory_format=torch.channels_last)
-        self.roi = _roi_crop(config.roi) if config.roi else None
-        self.resize = resize_transforms(config.img_size, config.resize)
-        self.mean = torch.tensor(config.mean, dtype=torch.float32).view(1, -1, 1, 1)
-        self.std = torch.tensor(config.std, dtype=torch.float32).view(1, -1, 1, 1)
-
-    def __repr__(self): return f"{type(self).__name__}({self.config.arch!r}, kind={self.config.kind!r}, img_size={self.config.img_size}, threshold={self.config.threshold:.4g})"
-
-    def transform(self, img: Image.Image) -> torch.Tensor:
-        "uint8 (3, H, W) tensor of `img` after the validation item transforms of training."
-        if img.mode != 'RGB' or type(img) is not Image.Image: img = img.convert('RGB')  # also loads lazy files
-        if self.roi is not None: img = self.roi.crop(img)
-        for tfm in self.resize: img = tfm(img, split_idx=1)
-        return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1)
-
-    def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        "Batch of uint8 images `x` as the float, normalised batch the model was trained on (`channels_last` if it was)."
-        x = (x.to(self.device).float().div_(255.) - self.mean.to(self.device)) / self.std.to(self.device)
-        return x.contiguous(memory_format=torch.channels_last) if self.config.extra.get('channels_last') else x
-
-    def batch_proba(self, x: torch.Tensor) -> torch.Tensor:
-        "P(Artifact) of a normalised batch `x`: softmax of the logits, class 0."
-        return F.softmax(self.model(x).float(), dim=-1)[:, ARTIFACT]
-
-    @torch.inference_mode()
-    def predict_proba(self, images: Sequence[Image.Image]) -> np.ndarray:
-        "P(Artifact) for a list of PIL `images`, shape (N,)."
-        if not len(images): return np.zeros(0, dtype=np.float32)
-        x = torch.stack([self.transform(im) for im in images])
-        return self.batch_proba(self.normalize(x)).cpu().numpy().astype(np.float32)
-
-    def to(self, device) -> 'Detector':
-        "Move the network to `device`."
-        self.device = torch.device(device); self.model.to(self.device)
-        return self
-
-# %% ../nbs/05_learner.ipynb #20e3ac02
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp')
-
-def _csv_items(csv: Path) -> list[str]:
-    "Image paths listed in `csv` (column detected like the data module does), relative to the CSV's folder."
-    raw = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    col = _pick_column(raw, None, IMAGE_COLUMNS, 'image', csv)
-    return [str(p) if Path(p).is_absolute() else str(csv.parent/p) for p in raw[col].str.strip()]
-
-def expand_items(items) -> list:
-    "Flatten `items` (PIL images, paths, folders, CSV files, glob patterns) into a list of PIL images and path strings."
-    if isinstance(items, (str, Path, Image.Image)): items = [items]
-    out = []
-    for it in items:
-        if isinstance(it, Image.Image): out.append(it); continue
-        p = Path(it)
-        if p.is_dir(): out += sorted(str(f) for f in p.rglob('*') if f.suffix.lower() in IMAGE_SUFFIXES)
-        elif p.suffix.lower() == '.csv' and p.is_file(): out += _csv_items(p)
-        elif not p.exists() and any(c in str(it) for c in '*?['): out += sorted(globlib.glob(str(it), recursive=True))
-        else: out.append(str(it))
-    return out
-
-# %% ../nbs/05_learner.ipynb #66020c36
-def _item_name(item, i: int) -> str:
-    "The `path` column value of `item`: its path, a PIL image's file name, or `<image i>`."
-    if isinstance(item, Image.Image): return getattr(item, 'filename', '') or f'<image {i}>'
-    return str(item)
-
-def _load_item(det: Detector, item):
-    "(uint8 tensor, None) for `item`, or (None, error text) when it cannot be opened or transformed."
-    try: return det.transform(item if isinstance(item, Image.Image) else open_image(item)), None
-    except Exception as e: return None, f'{type(e).__name__}: {e}'
-
-@torch.inference_mode()
-def _predict(self: Detector, items, bs: int = 32, progress: bool = True) -> pd.DataFrame:
-    "Score `items` (images, paths, folders, CSVs, globs) `bs` at a time: DataFrame[path, prob_artifact, label, error]."
-    items = expand_items(items)
-    probs, errors = np.full(len(items), np.nan, dtype=np.float32), [None] * len(items)
-    starts = range(0, len(items), bs)
-    if progress and len(starts) > 1:
-        from fastprogress.fastprogress import progress_bar
-        starts = progress_bar(starts, leave=False)
-    for s in starts:
-        loaded = [_load_item(self, it) for it in items[s:s + bs]]
-        ok = [i for i, (x, _) in enumerate(loaded) if x is not None]
-        for i, (_, err) in enumerate(loaded): errors[s + i] = err
-        if ok: probs[[s + i for i in ok]] = self.batch_proba(self.normalize(torch.stack([loaded[i][0] for i in ok]))).float().cpu().numpy()
-    labels = [None if e else label_name(ARTIFACT if p >= self.config.threshold else CLEAN) for p, e in zip(probs, errors)]
-    n_bad = sum(e is not None for e in errors)
-    if n_bad: warnings.warn(f"{n_bad} of {len(items)} items could not be scored; their reasons are in the `error` column", stacklevel=2)
-    return pd.DataFrame({'path': [_item_name(it, i) for i, it in enumerate(items)], 'prob_artifact': probs,
-                         'label': labels, 'error': errors})
-
-Detector.predict = _predict
-
-# %% ../nbs/05_learner.ipynb #bd6fc54c
-def build_classifier(cfg: DetectorConfig) -> nn.Module:
-    "The untrained network that `cfg` describes (timm body + fastai head), without downloading anything."
-    try: model, _ = create_timm_model(cfg.arch, cfg.extra.get('n_out', len(VOCAB)), pretrained=False,
-                                      **cfg.extra.get('model_kwargs', {}))
-    except (RuntimeError, TypeError, ValueError) as e: raise ValueError(f"cannot build {cfg.arch!r} from config.json: {e}") from e
-    return model
-
-def load_classifier(folder: str | Path) -> Detector:
-    "Load a `kind='classifier'` model folder as a `Detector`."
-    folder = Path(folder)
-    cfg = read_config(folder, kind='classifier')
-    model = load_weights_strict(build_classifier(cfg), read_weights(folder, cfg), folder/'model.safetensors')
-    return Detector(cfg, model, path=folder)
-
-register_detector_kind('classifier', load_classifier)

@@ -27,8 +27,8 @@ from .data import artifact_dataloaders, read_splits, split_dataloader
 from .metrics import choose_threshold, Threshold
 from .data import fold_splits
 from .metrics import split_metrics
-from .learner import (Detector, resolve_pretrained, _read_state_dict, input_settings, write_weights,
-                                     _check_dest, read_config, read_weights, load_weights_strict, register_detector_kind)
+from .detector import Detector, write_weights, _check_dest, read_config, read_weights, load_weights_strict
+from .learner import resolve_pretrained, _read_state_dict, input_settings
 
 # %% auto #0
 __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'feature_body', 'pooled_levels', 'channel_correlations',
@@ -265,7 +265,6 @@ def load_probe_detector(folder) -> Detector:
     load_weights_strict(model, read_weights(folder, cfg), folder/'model.safetensors')
     return Detector(cfg, model.to(memory_format=torch.channels_last), path=folder)
 
-register_detector_kind('probe', load_probe_detector)
 
 # %% ../nbs/16_probe.ipynb #a1dbede2
 def cross_validate_probe(source, n_folds: int = 5, seed: int = 0, archs: Sequence[str] = PROBE_ARCHS,

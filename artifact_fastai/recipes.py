@@ -6,7 +6,7 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/recipes.html.md"""
 
 # %% ../nbs/14_recipes.ipynb #c62a96af
 from __future__ import annotations
-import contextlib, json, math, random, time, warnings
+import ast, contextlib, time
 from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
 from typing import Sequence
@@ -14,124 +14,21 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from PIL import Image
-from fastcore.basics import store_attr
-from fasttransform import Transform, ItemTransform
-from fastai.callback.core import Callback
-from fastai.torch_core import TensorImage, TensorCategory
-from fastai.vision.augment import RandTransform, RandomCrop, aug_transforms
+from fastai.vision.augment import aug_transforms
 
-from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, seed_everything, stratified_split
-from .data import read_splits, check_dataset, artifact_dataloaders, split_dataloader, class_weights, fold_splits
+from .core import ARTIFACT, DetectorConfig, seed_everything
+from .data import read_splits, check_dataset, artifact_dataloaders, split_dataloader, fold_splits
 from .metrics import choose_threshold, split_metrics, Threshold
-from .learner import artifact_learner, save_detector, input_settings, Detector, read_config, _check_dest
+from .augment import TrainCrop, HighPass, SelfBlend, recipe_weights
+from .detector import Detector, read_config, _check_dest, tta_proba
+from .learner import artifact_learner, save_detector, input_settings
+from .probe import train_probe, save_probe, cross_validate_probe
 
 # %% auto #0
-__all__ = ['SBI_RATIOS', 'RECIPES', 'METHODS', 'TrainCrop', 'gaussian_blur', 'highpass_channel', 'HighPass', 'self_blend',
-           'SelfBlend', 'recipe_weights', 'Recipe', 'get_recipe', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe',
-           'recipe_extra', 'apply_input_transform', 'tta_proba', 'recipe_batch_proba', 'split_proba',
-           'learner_detector', 'detector_proba', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
-           'probe_settings', 'train_probe_recipe', 'cross_validate', 'cv_summary']
-
-# %% ../nbs/14_recipes.ipynb #a9c4c0ef
-class TrainCrop(RandTransform):
-    "Random `size` crop of training images at native resolution (padded when smaller); validation images pass unchanged."
-    split_idx, order = 0, 2  # after the data module's resize step (order 1)
-    def __init__(self, size: int | tuple, **kwargs):
-        super().__init__(**kwargs)
-        self.size, self._crop = size, RandomCrop(size)
-
-    def encodes(self, x: Image.Image): return self._crop(x, split_idx=0)
-
-# %% ../nbs/14_recipes.ipynb #2d889bec
-def _gaussian_kernel(sigma: float, device=None) -> torch.Tensor:
-    "Normalised 1-D Gaussian kernel of standard deviation `sigma` (radius 3 sigma)."
-    r = max(1, int(math.ceil(3 * sigma)))
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32, device=device) ** 2 / (2 * sigma ** 2))
-    return k / k.sum()
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    "Separable Gaussian blur of a batch `x` (N, C, H, W) with reflect padding."
-    k = _gaussian_kernel(sigma, x.device).to(x.dtype)
-    c, r = x.shape[1], len(k) // 2
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='reflect'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode='reflect'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-def highpass_channel(x: torch.Tensor, sigma: float = 1.0, gain: float = 4.0) -> torch.Tensor:
-    "Batch `x` (N, 3, H, W) with a fourth channel: `gain` x (grey - Gaussian blur of grey)."
-    grey = x[:, :3].mean(1, keepdim=True)
-    return torch.cat([x, gain * (grey - gaussian_blur(grey, sigma))], 1)
-
-class HighPass(Transform):
-    "fastai batch transform: append the high-pass residual channel (`highpass_channel`) after normalisation."
-    order = 100
-    def __init__(self, sigma: float = 1.0, gain: float = 4.0): store_attr()
-    def encodes(self, x: TensorImage): return TensorImage(highpass_channel(x, self.sigma, self.gain))
-    def settings(self) -> dict: return dict(name='highpass', sigma=self.sigma, gain=self.gain)
-
-# %% ../nbs/14_recipes.ipynb #6bee770e
-SBI_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)  # blend ratios of Shiohara & Yamasaki (2022)
-
-def _sbi_source(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    "The altered copy of float RGB image `a`: colour, contrast, one of blur/sharpen/resample, scale and shift."
-    import cv2
-    h, w = a.shape[:2]
-    s = a * rng.uniform(0.92, 1.08, 3).astype(np.float32) + rng.uniform(-0.04, 0.04, 3).astype(np.float32)
-    s = (s - s.mean()) * rng.uniform(0.9, 1.1) + s.mean()
-    op = rng.integers(3)
-    if op == 0: s = cv2.GaussianBlur(s, (0, 0), rng.uniform(0.5, 1.2))
-    elif op == 1: s = s + rng.uniform(0.3, 1.0) * (s - cv2.GaussianBlur(s, (0, 0), 1.0))
-    else:
-        f = rng.uniform(0.5, 0.8)
-        small = cv2.resize(s, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-        s = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    sc, (tx, ty) = rng.uniform(0.96, 1.04), rng.uniform(-0.03, 0.03, 2) * (w, h)
-    M = np.float32([[sc, 0, (1 - sc) * w / 2 + tx], [0, sc, (1 - sc) * h / 2 + ty]])
-    return np.clip(cv2.warpAffine(s, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), 0, 1)
-
-def _sbi_mask(h: int, w: int, rng: np.random.Generator, region=(0.5, 0.55, 0.24, 0.3), jitter: float = 0.05) -> np.ndarray:
-    "Soft irregular ellipse mask in [0, 1] of shape (h, w) around `region` (cx, cy, half-width, half-height fractions)."
-    import cv2
-    cx, cy = (region[0] + rng.uniform(-jitter, jitter)) * w, (region[1] + rng.uniform(-jitter, jitter)) * h
-    ax, ay = region[2] * rng.uniform(0.75, 1.15) * w, region[3] * rng.uniform(0.75, 1.15) * h
-    yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    theta = np.arctan2(yy - cy, xx - cx)
-    wobble = 1 + sum(rng.normal(0, 0.05) * np.cos(k * theta + rng.uniform(0, 2 * np.pi)) for k in range(2, 6))
-    mask = (np.sqrt(((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2) <= wobble).astype(np.float32)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(0.5, rng.uniform(0.01, 0.05) * min(h, w)))
-    return mask / max(float(mask.max()), 1e-6)
-
-def self_blend(img: Image.Image,  # clean RGB image
-               rng: np.random.Generator | None = None,  # random generator (a fresh one when None)
-               region=(0.5, 0.55, 0.24, 0.3),  # mask centre and half-axes as fractions of width/height
-              ) -> tuple[Image.Image, np.ndarray]:
-    "Self-blended image of `img` (Shiohara & Yamasaki 2022) and the blend mask actually used (ratio applied)."
-    rng = np.random.default_rng() if rng is None else rng
-    a = np.asarray(img.convert('RGB'), dtype=np.float32) / 255.0
-    mask = _sbi_mask(*a.shape[:2], rng, region) * float(rng.choice(SBI_RATIOS))
-    out = _sbi_source(a, rng) * mask[..., None] + a * (1 - mask[..., None])
-    return Image.fromarray(np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)), mask
-
-# %% ../nbs/14_recipes.ipynb #3ba69a9d
-class SelfBlend(ItemTransform):
-    "Turn a share `p` of Clean training items into self-blended Artifact items (SBI); validation is untouched."
-    split_idx, order = 0, 0
-    def __init__(self, p: float = 0.2, region=(0.5, 0.55, 0.24, 0.3)): store_attr()
-
-    def encodes(self, x):
-        img, y = x
-        if int(y) != CLEAN or random.random() >= self.p: return x
-        out, _ = self_blend(img, np.random.default_rng(random.getrandbits(63)), self.region)
-        return type(img).create(out), TensorCategory(ARTIFACT)
-
-def recipe_weights(labels, p_blend: float = 0.0) -> dict:
-    "Per-row sampling weight per class so that training batches are balanced after `SelfBlend(p_blend)` relabels Clean rows."
-    if not 0 <= p_blend < 0.5: raise ValueError(f"self-blend share {p_blend} must be in [0, 0.5)")
-    labels = np.asarray(labels, dtype=int)
-    n = {c: max(1, int((labels == c).sum())) for c in (ARTIFACT, CLEAN)}
-    share_clean = 1 / (2 - 2 * p_blend)
-    return {ARTIFACT: (1 - share_clean) / n[ARTIFACT], CLEAN: share_clean / n[CLEAN]}
+__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe', 'recipe_extra',
+           'split_proba', 'learner_detector', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
+           'probe_settings', 'train_probe_recipe', 'quiet_fit', 'train_detector', 'is_pretrained', 'learner_scores',
+           'recipe_overrides', 'checked_recipe', 'train_recipe_detector', 'cross_validate', 'cv_summary']
 
 # %% ../nbs/14_recipes.ipynb #fe165e10
 @dataclass(frozen=True)
@@ -227,22 +124,6 @@ def recipe_extra(recipe: Recipe) -> dict:
     if recipe.highpass: out['input_transform'] = HighPass().settings()
     return out
 
-def apply_input_transform(x: torch.Tensor, spec: dict | None) -> torch.Tensor:
-    "Normalised RGB batch `x` with the extra input channels described by `spec` (None: unchanged)."
-    if not spec: return x
-    if spec.get('name') == 'highpass': return highpass_channel(x, spec.get('sigma', 1.0), spec.get('gain', 4.0))
-    raise ValueError(f"unknown input transform {spec!r} in the model config; this version knows only 'highpass'")
-
-def tta_proba(model, x: torch.Tensor, tta: str | None = None) -> torch.Tensor:
-    "P(Artifact) of the model-ready batch `x`, averaged with its horizontal mirror when `tta='flip'`."
-    p = F.softmax(model(x).float(), dim=-1)[:, ARTIFACT]
-    if tta == 'flip': p = (p + F.softmax(model(x.flip(-1)).float(), dim=-1)[:, ARTIFACT]) / 2
-    elif tta not in (None, 'none'): raise ValueError(f"tta={tta!r}: use 'flip' or None")
-    return p
-
-def recipe_batch_proba(model, x: torch.Tensor, extra: dict) -> torch.Tensor:
-    "P(Artifact) of a normalised RGB batch `x` with the input transform and TTA recorded in `extra`."
-    return tta_proba(model, apply_input_transform(x, extra.get('input_transform')), extra.get('tta'))
 
 # %% ../nbs/14_recipes.ipynb #2ad2c437
 def _model_input(learn, x: torch.Tensor) -> torch.Tensor:
@@ -265,15 +146,6 @@ def learner_detector(learn, threshold: float = 0.5) -> Detector:
     cfg = DetectorConfig(arch=spec['arch'], kind=spec['kind'], threshold=float(threshold), extra=extra, **inputs)
     return Detector(cfg, learn.model)
 
-@torch.inference_mode()
-def detector_proba(det: Detector, images: Sequence[Image.Image], bs: int = 32) -> np.ndarray:
-    "P(Artifact) of PIL `images` by `det`, applying the recipe's input transform and TTA from `det.config.extra`."
-    out = []
-    for s in range(0, len(images), bs):
-        x = det.normalize(torch.stack([det.transform(im.convert('RGB')) for im in images[s:s + bs]]))
-        if det.config.extra.get('channels_last'): x = x.contiguous(memory_format=torch.channels_last)
-        out.append(recipe_batch_proba(det.model, x, det.config.extra).float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 # %% ../nbs/14_recipes.ipynb #a9319ab1
 def evaluate_recipe(learn, recipe: Recipe | None = None) -> tuple[dict, Threshold]:
@@ -333,7 +205,6 @@ def probe_settings(rec: Recipe) -> dict:
 def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed: int = 0, check: bool = True,
                        force: bool = False, progress: bool = False, **dls_kwargs) -> tuple:
     "Train the probe recipe `rec` on `source` (saved to `out` when given): (model, metrics, threshold)."
-    from artifact_fastai.probe import train_probe, save_probe
     if out is not None: _check_dest(Path(out), force)  # before minutes of work
     kw = probe_settings(rec)
     model, metrics, t, _, dls = train_probe(source, seed=seed, check=check, progress=progress, **kw, **dls_kwargs)
@@ -343,6 +214,78 @@ def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed:
         metrics['out'] = str(out)
     return model, metrics, t
 
+# %% ../nbs/14_recipes.ipynb #adca852d
+def quiet_fit(learn, quiet: bool, fit) -> None:
+    "Run `fit()` without progress bars and epoch tables when `quiet`."
+    if not quiet: return fit()
+    with learn.no_bar(), learn.no_logging(): fit()
+
+def train_detector(table, arch: str = 'efficientnet_lite0', out: str | Path | None = None, size: int = 128,
+                   epochs: int = 5, bs: int = 32, lr: float | None = None, loss: str = 'focal', roi: bool = False,
+                   oversample: bool = True, pretrained: bool = True, threshold_method: str = 'max_f1', seed: int = 0,
+                   quiet: bool = False):
+    "Train `arch` on the checked split `table`, choose the threshold on val, save to `out`; return (learn, threshold, val/test metrics)."
+    seed_everything(seed)
+    dls = artifact_dataloaders(table, size=size, bs=bs, roi='face' if roi else None, oversample=oversample, seed=seed, check=False)
+    learn = artifact_learner(dls, arch, pretrained=pretrained, loss=loss)
+    quiet_fit(learn, quiet, lambda: _fit(learn, epochs, lr))
+    y_val, p_val = learner_scores(learn, ds_idx=1)
+    t = choose_threshold(y_val, p_val, threshold_method)
+    metrics = split_metrics(y_val, p_val, t, 'val')
+    if (dls.split_df.split == 'test').any(): metrics.update(split_metrics(*learner_scores(learn, dl=split_dataloader(dls, 'test')), t, 'test'))
+    if out is not None: save_detector(learn, out, threshold=float(t), threshold_source=t.source)
+    return learn, t, metrics
+
+def is_pretrained(learn) -> bool:
+    "True when `vision_learner` froze the body, which it does exactly when pretrained weights were loaded."
+    return any(not p.requires_grad for p in learn.model[0].parameters())
+
+def _fit(learn, epochs: int, lr: float | None) -> None:
+    "`fine_tune` (one frozen epoch, then the rest unfrozen) when the body is pretrained, else `fit_one_cycle`."
+    if is_pretrained(learn): learn.fine_tune(max(epochs - 1, 1), base_lr=lr or 2e-3, freeze_epochs=1)
+    else: learn.fit_one_cycle(epochs, lr or 3e-3)
+
+def learner_scores(learn, ds_idx: int = 1, dl=None) -> tuple:
+    "Labels and P(Artifact) of `learn` on dataset `ds_idx` (or `dl`), via `get_preds`."
+    with learn.no_bar(): probs, targs = learn.get_preds(ds_idx=ds_idx, dl=dl)
+    return targs.numpy().astype(int), probs[:, ARTIFACT].numpy().astype(float)
+
+# %% ../nbs/14_recipes.ipynb #ae6822b2
+def recipe_overrides(assignments: list[str] | None = None, **given) -> dict:
+    "`Recipe` fields from `FIELD=VALUE` strings (Python literals, else text) and the options in `given` that are not None."
+    out = {k: v for k, v in given.items() if v is not None}
+    for a in assignments or []:
+        field, sep, value = a.partition('=')
+        if not sep or not field.strip(): raise ValueError(f"--set {a!r}: write FIELD=VALUE, for example train_crop=48")
+        try: out[field.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError): out[field.strip()] = value.strip()
+    return out
+
+def checked_recipe(recipe='default', **overrides):
+    "`get_recipe(recipe, **overrides)`, refusing a training crop larger than the input size."
+    rec = get_recipe(recipe, **overrides)
+    if rec.method == 'probe' and 'arch' in overrides and 'archs' not in overrides: rec = replace(rec, archs=(rec.arch,))  # --arch: that one backbone
+    if rec.train_crop and rec.train_crop > rec.size:
+        raise ValueError(f"the recipe's training crop ({rec.train_crop} px) is larger than its input size ({rec.size} px); "
+                         "pass --set train_crop=N with N <= --size, or --set train_crop=None")
+    return rec
+
+def train_recipe_detector(table, recipe='default', out: str | Path | None = None, roi: bool = False,
+                          oversample: bool = True, pretrained: bool = True, seed: int = 0, quiet: bool = False,
+                          **overrides):
+    "Train the preset `recipe` (a name or `Recipe`, with `overrides`) on the checked split `table`; save to `out`; return (learn, threshold, val/test metrics)."
+    rec = checked_recipe(recipe, **overrides)
+    if rec.method == 'probe':  # frozen features + linear head: no fine-tuning schedule, no oversampling (balanced loss)
+        model, metrics, t = train_probe_recipe(table, rec, out, seed, check=False, progress=not quiet, roi='face' if roi else None)
+        return model, t, metrics
+    seed_everything(seed)
+    dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)
+    learn = recipe_learner(dls, rec, pretrained=pretrained)
+    quiet_fit(learn, quiet, lambda: fit_recipe(learn, rec))
+    metrics, t = evaluate_recipe(learn, rec)
+    if out is not None: save_recipe_detector(learn, out, t, metrics={k: v for k, v in metrics.items() if isinstance(v, float)})
+    return learn, t, metrics
+
 # %% ../nbs/14_recipes.ipynb #bea9fc63
 def cross_validate(data_root, recipe: str | Recipe = 'default', n_folds: int = 5, seed: int = 0,
                    folds: Sequence[int] | None = None, log=None, **overrides) -> pd.DataFrame:
@@ -350,7 +293,6 @@ def cross_validate(data_root, recipe: str | Recipe = 'default', n_folds: int = 5
     df, _ = check_dataset(data_root if isinstance(data_root, pd.DataFrame) else read_splits(data_root, seed=seed))
     rec = get_recipe(recipe, **overrides)
     if rec.method == 'probe':  # frozen features: extracted once, only the head is refitted per fold
-        from artifact_fastai.probe import cross_validate_probe
         out = cross_validate_probe(df, n_folds, seed, progress=False, check=False, **probe_settings(rec))  # checked above
         out = out if folds is None else out[out.fold.isin(list(folds))].reset_index(drop=True)
         if log:

@@ -17,12 +17,15 @@ from PIL import Image, ImageFilter
 from .core import ARTIFACT, CLEAN
 from .data import read_splits, open_image
 from .metrics import binary_metrics
-from .learner import Detector, load_detector
-from .recipes import learner_detector, detector_proba
+from .report import markdown_table
+from matplotlib.figure import Figure
+from .detector import Detector
+from .kinds import load_detector
+from .recipes import learner_detector
 
 # %% auto #0
 __all__ = ['Perturbation', 'jpeg', 'png', 'downscale', 'blur', 'noise', 'identity', 'standard_perturbations', 'image_rng',
-           'perturb_images', 'split_images', 'robustness_sweep', 'plot_sweep', 'format_check']
+           'perturb_images', 'split_images', 'robustness_sweep', 'plot_sweep', 'format_check', 'robustness_outputs']
 
 # %% ../nbs/15_robustness.ipynb #02e0535d
 class Perturbation:
@@ -127,7 +130,7 @@ def robustness_sweep(model,  # a `Detector`, a model folder, or a trained fastai
     t = det.config.threshold if threshold is None else float(threshold)
     rows, ref = [], None
     for pert in perts:
-        p = detector_proba(det, perturb_images(images, pert, seed), bs=bs)
+        p = det.predict_proba(perturb_images(images, pert, seed), bs=bs)
         rows.append(_score_row(pert.name, y, p, t, ref))
         if ref is None: ref = rows[-1]['auc'] if pert.name == 'none' else None
     out = pd.DataFrame(rows)
@@ -156,8 +159,8 @@ def _container_diff(det: Detector, images: Sequence[Image.Image]) -> float:
         paths = []
         for i, im in enumerate(images):
             paths.append(Path(d)/f'{i}.png'); im.save(paths[-1])
-        p_file = detector_proba(det, [open_image(p) for p in paths])
-    return float(np.abs(p_file - detector_proba(det, images)).max())
+        p_file = det.predict_proba([open_image(p) for p in paths])
+    return float(np.abs(p_file - det.predict_proba(images)).max())
 
 def format_check(model, data, split: str = 'test', quality: int = 90, seed: int = 0) -> pd.DataFrame:
     "Whether file format / compression history alone moves the scores: container test and class-conditional re-encoding."
@@ -166,14 +169,33 @@ def format_check(model, data, split: str = 'test', quality: int = 90, seed: int 
     t, enc = det.config.threshold, jpeg(quality)
     recoded = perturb_images(images, enc, seed)
     mix = lambda jpeg_class: [r if lab == jpeg_class else im for im, r, lab in zip(images, recoded, y)]
-    rows = [_score_row('original', y, detector_proba(det, images), t, None)]
+    rows = [_score_row('original', y, det.predict_proba(images), t, None)]
     ref = rows[0]['auc']
-    rows.append({**_score_row('png container (same pixels)', y, detector_proba(det, perturb_images(images, png())), t, ref),
+    rows.append({**_score_row('png container (same pixels)', y, det.predict_proba(perturb_images(images, png())), t, ref),
                  'max_abs_diff': _container_diff(det, images)})
     for name, imgs in ((f'Clean as jpeg{quality}, Artifact as is', mix(CLEAN)),
                        (f'Artifact as jpeg{quality}, Clean as is', mix(ARTIFACT)),
                        (f'both as jpeg{quality}', recoded)):
-        rows.append(_score_row(name, y, detector_proba(det, imgs), t, ref))
+        rows.append(_score_row(name, y, det.predict_proba(imgs), t, ref))
     out = pd.DataFrame(rows)
     out.attrs['auc_swing'] = float(out.auc.iloc[2] - out.auc.iloc[3])
     return out
+
+# %% ../nbs/15_robustness.ipynb #265918fa
+def robustness_outputs(detector, data, out: str | Path, split: str = 'test', perturbations: str = 'default',
+                       quality: int = 90, check_format: bool = True, seed: int = 0, bs: int = 32) -> dict:
+    "Run `robustness_sweep` (and `format_check`) of `detector` on `split` of `data`; write tables and plot into `out`."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    sweep = robustness_sweep(detector, data, split, perturbations, seed=seed, bs=bs)
+    paths = dict(sweep_csv=out/'sweep.csv', sweep_md=out/'sweep.md', sweep_png=out/'sweep.png')
+    sweep.to_csv(paths['sweep_csv'], index=False)
+    paths['sweep_md'].write_text(f"AUC per perturbation on the {split} split (threshold {sweep.attrs['threshold']:.4f})\n\n" + markdown_table(sweep, 3) + '\n')
+    fig = Figure(figsize=(max(6, 0.55 * len(sweep)), 3.4)); plot_sweep(sweep, ax=fig.add_subplot())
+    fig.tight_layout(); fig.savefig(paths['sweep_png'], dpi=110)
+    if check_format:
+        fc = format_check(detector, data, split, quality=quality, seed=seed)
+        paths.update(format_csv=out/'format_check.csv', format_md=out/'format_check.md')
+        fc.to_csv(paths['format_csv'], index=False)
+        paths['format_md'].write_text(f"Format check on the {split} split: AUC swing {fc.attrs['auc_swing']:+.4f} "
+                                      "(near 0 when the format carries no label information)\n\n" + markdown_table(fc, 3) + '\n')
+    return paths

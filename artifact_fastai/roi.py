@@ -27,7 +27,8 @@ from fastcore.basics import patch, store_attr
 from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from fasttransform.transform import DisplayedTransform
-from fastai.vision.core import PILImage
+from fasttransform.cast import retain_type
+from fastai.vision.core import PILBase
 
 from .core import SOURCE_ATTR, default_cache_dir, file_hash, list_hash
 
@@ -358,7 +359,7 @@ class BoxCache:
 FALLBACKS = ('full', 'center')
 
 class FaceCrop(DisplayedTransform):
-    "Crop a `PILImage` to a square around its main face (boxes cached by image content), or to `fallback` when there is none."
+    "Crop a PIL image (or fastai `PILImage`) to a square around its main face (boxes cached by image content), or to `fallback` when there is none."
     order, split_idx = 0, None  # before fastai's resizes and random crops (order 1); train and valid alike
     def __init__(self,
                  backend: str | FaceDetector = 'auto', # 'auto' (MediaPipe if its model is found, else Haar + warning), 'mediapipe', 'haar', or a detector
@@ -380,7 +381,10 @@ class FaceCrop(DisplayedTransform):
         self.cache = BoxCache(file, header=self.detector.settings())
         self.records, self.stats, self._boxes, self._keys = {}, Counter(), {}, {}
 
-    def encodes(self, x: PILImage): return self.crop(x)
+    def encodes(self, x: Image.Image) -> Image.Image:
+        "Crop any PIL image; a fastai `PILImage` comes back as one, a file's image (`PngImageFile`...) as a plain `Image`."
+        out = self.crop(x)
+        return retain_type(out, x) if isinstance(x, PILBase) else out
 
     def crop(self, img: Image.Image) -> Image.Image:
         "`img` cropped to `crop_box(img)` (returned as is when the box is the whole image)."

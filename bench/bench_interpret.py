@@ -82,7 +82,7 @@ def main():
          f'command: `.venv/bin/python bench/bench_interpret.py {" ".join(sys.argv[1:])}`\n')
     table = split_table(a.data, a.train_images, a.seed)
     if a.model:
-        from artifact_fastai.learner import load_detector
+        from artifact_fastai.kinds import load_detector
         det, val = load_detector(a.model), table[table.split == 'val']
         build = lambda method: GradCAMInterpretation.from_detector(det, [str(table.attrs['root']/p) for p in val.path],
                                                                    method=method, labels=list(val.label), bs=32)

@@ -189,7 +189,8 @@ def raw_predict(model, paths, size, bs, mean, std, channels_last):
 
 def bench_predict(args, df, learn, tmp, out):
     import numpy as np, torch
-    from artifact_fastai.learner import save_detector, load_detector
+    from artifact_fastai.learner import save_detector
+    from artifact_fastai.kinds import load_detector
     det = load_detector(save_detector(learn, tmp/'model'))
     root = Path(df.attrs['root'])
     base = [str(root/p) for p in df.path]

@@ -51,12 +51,12 @@ def make_images(folder: Path, n: int, side: int) -> None:
 
 def child(mode: str, model: str, csv: str, out: str, bs: int) -> dict:
     "Run one prediction job in this process and report time and memory."
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     det = load_detector(model)
     base = rss_mb()
     t = time.perf_counter()
     if mode == 'predict_to_csv':
-        from artifact_fastai.cli import predict_to_csv
+        from artifact_fastai.predict import predict_to_csv
         s = predict_to_csv(det, csv, out, bs=bs, force=True, quiet=True)
         n = s['new']
     else:

@@ -167,8 +167,8 @@ def run_loao(specs, n=400, seed=0):
     import shutil, tempfile, numpy as np, pandas as pd
     from artifact_fastai.synth import make_synthetic_dataset, ARTIFACT_KINDS
     from artifact_fastai.data import read_splits, open_image
-    from artifact_fastai.recipes import train_recipe, learner_detector, detector_proba
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.recipes import train_recipe, learner_detector
+    from artifact_fastai.kinds import load_detector
     from artifact_fastai.metrics import binary_metrics
     tmp = Path(tempfile.mkdtemp(prefix='loao_'))  # synthetic sets and saved probes, removed at the end
     rows = []
@@ -187,7 +187,7 @@ def run_loao(specs, n=400, seed=0):
                 else:
                     learn, m = train_recipe(train_root, recipe, seed=seed, **spec)
                     det = learner_detector(learn, m['threshold'])
-                p = detector_proba(det, imgs)
+                p = det.predict_proba(imgs)
                 hm = binary_metrics(hdf.label.to_numpy(int), p, m['threshold'])
                 rows.append(dict(held_out=held, recipe=name, seen_test_auc=m['test_auc'], held_out_auc=hm['auc'],
                                  held_out_balanced_accuracy=hm['balanced_accuracy'], train_s=m['train_s'], load1=load1()))

@@ -27,7 +27,7 @@ def md_table(df, digits=3):
 
 def get_model(a, df):
     "Load `--model`, or train `--recipe` on the fixed split (saved under models/) unless already there."
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     folder = Path(a.model) if a.model else HERE.parent/'models'/f'recipe_{a.recipe}'
     if (folder/'config.json').exists() and not a.retrain:
         print(f'using the saved model {folder}', flush=True)
@@ -56,7 +56,6 @@ def main(argv=None):
     if not (data/'labels.csv').is_file() and not (data/'train.csv').is_file():
         print(f'skipped: no dataset at {data}'); return
     from artifact_fastai.data import read_splits, check_dataset
-    from artifact_fastai.recipes import detector_proba
     from artifact_fastai.robustness import robustness_sweep, format_check, plot_sweep, standard_perturbations
     df, _ = check_dataset(read_splits(data, seed=a.seed))
     det = get_model(a, df)

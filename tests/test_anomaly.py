@@ -13,7 +13,8 @@ from fastai.callback.core import Callback
 from artifact_fastai.core import ARTIFACT, CLEAN, seed_everything
 from artifact_fastai.data import artifact_dataloaders, split_dataloader
 from artifact_fastai.synth import add_checkerboard, _random_box
-from artifact_fastai.learner import load_detector, save_detector
+from artifact_fastai.learner import save_detector
+from artifact_fastai.kinds import load_detector
 from artifact_fastai.anomaly import (AnomalyDetector, ScoreCalibration, anomaly_learner, anomaly_score,
                                      dataloader_scores, periodic_score)
 from artifact_fastai.synth import make_synthetic_dataset, artifact_regions

@@ -1,12 +1,14 @@
 """The `artifact-fastai` command end to end on a tiny synthetic set: train (plain, --recipe, --distributed), evaluate,
 predict (kill and resume, bad files, --force), robustness, exit codes, a light import, and a miniature demo."""
-import csv, os, re, shutil, signal, subprocess, sys, time
+import contextlib, csv, io, os, re, shutil, signal, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from artifact_fastai.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, PREDICT_COLUMNS, main, run_demo
+from artifact_fastai.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from artifact_fastai.predict import PREDICT_COLUMNS
+from artifact_fastai.experiment import run_demo
 from artifact_fastai.synth import make_synthetic_dataset
 
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'PYTHONWARNINGS': 'ignore'}
@@ -23,8 +25,10 @@ def data(tmp_path_factory) -> Path:
 def model(data, tmp_path_factory) -> Path:
     "A resnet18 trained one epoch at 32 px through `artifact-fastai train`."
     out = tmp_path_factory.mktemp('cli_models')/'r18'
-    assert main(['train', '--data', str(data), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--bs', '16',
-                 '--no-pretrained', '--out', str(out), '--quiet']) == EXIT_OK
+    with contextlib.redirect_stdout(io.StringIO()) as buf:
+        assert main(['train', '--data', str(data), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--bs', '16',
+                     '--no-pretrained', '--out', str(out), '--quiet']) == EXIT_OK
+    (out.parent/'train_stdout.txt').write_text(buf.getvalue())
     return out
 
 
@@ -38,6 +42,15 @@ def test_train_writes_model_with_val_threshold(model):
     cfg = DetectorConfig.from_json(model/'config.json')
     assert (cfg.arch, cfg.img_size, cfg.threshold_source) == ('resnet18', 32, 'val:max_f1')
     assert 0 <= cfg.threshold <= 1
+
+
+def test_train_prints_val_and_test_metrics_and_where_the_model_went(model):
+    "`train` ends with the metrics it computed (a row per split) and the model folder (issue 16)."
+    text = (model.parent/'train_stdout.txt').read_text()
+    assert '| split | auc | balanced_accuracy | accuracy | precision | recall | f1 | ap |' in text
+    rows = [l for l in text.splitlines() if l.startswith(('| val |', '| test |'))]
+    assert len(rows) == 2 and all(len(r.split('|')) == 10 for r in rows), text
+    assert f'saved {model} (threshold' in text
 
 
 def test_train_refuses_overwrite_without_force(model, data):
@@ -75,7 +88,7 @@ def images(data, tmp_path) -> Path:
 
 
 def test_predict_values_and_bad_files_become_error_rows(model, images, tmp_path):
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     from artifact_fastai.data import open_image
     out = tmp_path/'preds.csv'
     assert main(['predict', str(model), str(images), '--out', str(out), '--bs', '8', '--quiet']) == EXIT_PROBLEMS
@@ -192,9 +205,8 @@ def _val_images(data):
 
 def test_train_recipe_saves_its_settings_and_val_threshold(data, tmp_path):
     from artifact_fastai.core import DetectorConfig
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     from artifact_fastai.metrics import choose_threshold
-    from artifact_fastai.recipes import detector_proba
     out = tmp_path/'fast'
     args = ['train', '--data', str(data), '--recipe', 'fast', '--arch', 'resnet18', '--size', '32', '--set', 'train_crop=24',
             '--epochs', '1', '--bs', '16', '--no-pretrained', '--quiet', '--out', str(out)]
@@ -205,7 +217,7 @@ def test_train_recipe_saves_its_settings_and_val_threshold(data, tmp_path):
     assert (rec['train_crop'], rec['epochs'], rec['freeze_epochs'], rec['bs'], cfg.extra['tta']) == (24, 1, 1, 16, 'flip')
     # the saved threshold is the recipe's choice on val, scored by the saved model with the saved TTA
     imgs, y = _val_images(data)
-    assert cfg.threshold == pytest.approx(float(choose_threshold(y, detector_proba(load_detector(out), imgs), 'youden')), abs=1e-4)
+    assert cfg.threshold == pytest.approx(float(choose_threshold(y, load_detector(out).predict_proba(imgs), 'youden')), abs=1e-4)
     assert main(args) == EXIT_USAGE  # exists
     base = ['train', '--data', str(data), '--out', str(tmp_path/'x'), '--quiet']
     assert main(base + ['--recipe', 'fast', '--set', 'no_such_field=1']) == EXIT_USAGE
@@ -226,7 +238,7 @@ def test_train_distributed_refuses_what_cannot_pass_through(data, tmp_path):
 def test_train_distributed_two_cpu_processes(data, tmp_path, monkeypatch):
     "`train --distributed 2` under torchrun (gloo): one model folder whose threshold is the max-F1 one on val."
     from artifact_fastai.core import DetectorConfig
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     from artifact_fastai.metrics import choose_threshold
     for k, v in dict(CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1').items(): monkeypatch.setenv(k, v)
     out = tmp_path/'runs'/'r18'
@@ -245,9 +257,8 @@ def test_train_distributed_two_cpu_processes(data, tmp_path, monkeypatch):
 
 def test_robustness_writes_tables_and_plot(model, data, tmp_path):
     from artifact_fastai.data import open_image
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     from artifact_fastai.metrics import binary_metrics
-    from artifact_fastai.recipes import detector_proba
     from artifact_fastai.robustness import standard_perturbations
     out = tmp_path/'rob'; out.mkdir(); (out/'notes.txt').write_text('mine')
     args = ['robustness', str(model), '--data', str(data), '--out', str(out), '--quiet']
@@ -259,7 +270,7 @@ def test_robustness_writes_tables_and_plot(model, data, tmp_path):
     assert [r['perturbation'] for r in rows] == [p.name for p in standard_perturbations()]
     assert {int(r['n']) for r in rows} == {len(test)} and float(rows[0]['auc_drop']) == 0
     y = np.array([int(r['label']) for r in test])
-    p = detector_proba(load_detector(model), [open_image(data/r['image']) for r in test])
+    p = load_detector(model).predict_proba([open_image(data/r['image']) for r in test])
     assert float(rows[0]['auc']) == pytest.approx(binary_metrics(y, p, 0.5)['auc'], abs=1e-9)  # unperturbed row = the model on test
     assert '| none |' in (out/'sweep.md').read_text()
     fc = read_rows(out/'format_check.csv')
@@ -288,7 +299,7 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     assert paths['html'].read_text().count('src="data:image/png;base64,') == 4
     roi_maps = list((tmp_path/'gradcam_outputs_roi'/'resnet18_roi').glob('*.png'))
     assert len(roi_maps) == len(list((tmp_path/'gradcam_outputs'/'resnet18_roi').glob('*.png'))) == 4  # 2 Artifact + 2 Clean test images
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     ens = load_detector(tmp_path/'models/demo/ensemble_mean')
     assert {m.path.name for m in ens.members} == members
     # the abstaining ensemble through `predict`: Unsure is a label, faces are checked because a member crops faces
@@ -300,42 +311,41 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     assert all(r['face_found'] in ('True', 'False') for r in rows)
 
 
-def test_demo_member_failure_is_reported_and_the_others_are_kept(tmp_path, monkeypatch):
+def test_demo_member_failure_is_reported_and_the_others_are_kept(tmp_path):
     "One member raising must not lose the others: it is listed as failed, the rest are trained; all failing raises."
-    import artifact_fastai.cli as cli
-    def fake_train(table, out, arch, roi=False, **kw):
-        if arch == 'resnet18': raise MemoryError('out of memory')
-        Path(out).mkdir(parents=True); (Path(out)/'config.json').write_text('{}')
-    monkeypatch.setattr(cli, 'train_detector', fake_train)
-    monkeypatch.setattr(cli, '_train_anomaly', lambda *a: None)
-    monkeypatch.setattr(cli, '_train_clip', lambda *a: 'skipped: no weights')
-    monkeypatch.setattr(cli, '_train_probe', lambda *a, **k: None)
+    from artifact_fastai.experiment import Member, train_members
+    def writes(table, out): Path(out).mkdir(parents=True); (Path(out)/'config.json').write_text('{}')
+    def oom(table, out): raise MemoryError('out of memory')
+    members = [Member('feature_probe', writes), Member('efficientnet_lite0', writes), Member('resnet18', oom),
+               Member('anomaly_autoencoder', writes), Member('clip_probe', lambda t, o: 'skipped: no weights')]
     times = {}
-    trained, skipped = cli.demo_members(None, tmp_path, ('efficientnet_lite0', 'resnet18'), 32, 1, 8, 0, True, True, times)
-    assert trained == ['feature_probe', 'efficientnet_lite0', 'efficientnet_lite0_roi', 'anomaly_autoencoder']
+    trained, skipped = train_members(None, members, tmp_path, times, quiet=True)
+    assert trained == ['feature_probe', 'efficientnet_lite0', 'anomaly_autoencoder']
     assert skipped == ['`resnet18` failed: MemoryError: out of memory', '`clip_probe` skipped: no weights']
     assert 'train resnet18' not in times and 'train efficientnet_lite0' in times
-    monkeypatch.setattr(cli, '_train_anomaly', lambda *a: 'skipped: x')
-    monkeypatch.setattr(cli, '_train_probe', lambda *a, **k: 'skipped: x')
+    assert (tmp_path/'efficientnet_lite0'/'config.json').is_file()
     with pytest.raises(RuntimeError, match='no detector could be trained'):
-        cli.demo_members(None, tmp_path, ('resnet18',), 32, 1, 8, 0, False, True, {})
+        train_members(None, [Member('resnet18', oom)], tmp_path, {}, quiet=True)
 
 
 def test_demo_clip_member_never_downloads(monkeypatch, tmp_path):
     "Without cached CLIP weights the demo skips the CLIP probe even when HF_HUB_OFFLINE is not set."
-    import artifact_fastai.cli as cli
+    from artifact_fastai.experiment import train_clip
     monkeypatch.delenv('HF_HUB_OFFLINE', raising=False)
     monkeypatch.setenv('HF_HUB_CACHE', str(tmp_path/'empty_hub'))
-    why = cli._train_clip(None, tmp_path/'clip', 32, 1, 8, 0, True)
+    why = train_clip(None, tmp_path/'clip', epochs=1, bs=8)
     assert why is not None and 'does not download' in why
 
 
 def test_demo_notes_describe_how_each_member_was_trained():
-    from artifact_fastai.cli import _demo_notes
+    from artifact_fastai.experiment import demo_members, experiment_notes
+    members = demo_members(('efficientnet_lite0', 'resnet18'), size=64, epochs=6, bs=32, roi=False)
     names = ['feature_probe', 'efficientnet_lite0', 'resnet18', 'anomaly_autoencoder']
-    job = _demo_notes(None, None, 1500, 64, 64, 6, 32, names, [], {}, Path('models/demo'), {'data': 2.0}, 10.0, 0.5)[0]
-    assert "`efficientnet_lite0`, `resnet18` trained 6 epochs at 64 px, batch 32, focal loss" in job
+    job = experiment_notes(members, names, [], {}, Path('models/demo'), {'data': 2.0}, 10.0, 0.5)[0]
+    assert "`efficientnet_lite0`: fine-tuned from offline ImageNet weights, 6 epochs at 64 px, batch 32, focal loss" in job
+    assert "`resnet18`: trained from random initialisation, 6 epochs at 64 px" in job
     assert '`feature_probe`: the `probe` recipe' in job and 'one linear head per backbone' in job
     assert '`anomaly_autoencoder`: trained 12 epochs on Clean training images only' in job
-    only_probe = _demo_notes(None, None, 10, 64, 64, 6, 32, ['feature_probe'], [], {}, Path('m'), {}, 1.0, 0.5)[0]
+    assert 'clip_probe' not in job  # not trained, not described
+    only_probe = experiment_notes(members, ['feature_probe'], [], {}, Path('m'), {}, 1.0, 0.5)[0]
     assert 'focal loss' not in only_probe

@@ -8,7 +8,9 @@ from PIL import Image
 
 from artifact_fastai.core import ARTIFACT
 from artifact_fastai.data import artifact_dataloaders
-from artifact_fastai.learner import save_detector, load_detector, Detector
+from artifact_fastai.learner import save_detector
+from artifact_fastai.detector import Detector
+from artifact_fastai.kinds import load_detector
 from artifact_fastai.clip import (TINY_CLIP, CLIPWeightsError, create_clip, clip_learner, resolve_clip_weights,
                                   zero_shot_detector, save_zero_shot, zero_shot_head, clip_tokenizer)
 

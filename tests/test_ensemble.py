@@ -132,7 +132,8 @@ from PIL import Image
 
 from artifact_fastai.core import DetectorConfig
 from artifact_fastai.ensemble import EnsembleDetector, EnsembleSpec, load_ensemble
-from artifact_fastai.learner import Detector, build_classifier, load_detector, register_detector_kind, write_weights
+from artifact_fastai.detector import Detector, build_classifier, write_weights
+from artifact_fastai.kinds import load_detector, register_detector_kind
 
 
 class ChannelMember:

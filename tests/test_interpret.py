@@ -180,7 +180,8 @@ def test_roi_maps_land_on_the_crop(tmp_path):
 def test_detector_round_trip(tiny, tmp_path):
     learner = pytest.importorskip('artifact_fastai.learner')
     root, learn = tiny
-    det = learner.load_detector(learner.save_detector(learn, tmp_path/'model'))
+    from artifact_fastai.kinds import load_detector
+    det = load_detector(learner.save_detector(learn, tmp_path/'model'))
     items = learn.dls.valid.items
     files = [root/p for p in items.path]
     (tmp_path/'broken.png').write_bytes(b'not a png')

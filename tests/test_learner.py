@@ -12,8 +12,9 @@ from artifact_fastai.core import ARTIFACT, CLEAN, DetectorConfig
 from artifact_fastai.data import artifact_dataloaders
 from artifact_fastai.learner import (
     artifact_learner, resolve_pretrained, map_efficientnet_lite, lite_checkpoint, cached_hub_weights, artifact_metrics,
-    roc_auc_artifact, PretrainedWeightsWarning, save_detector, load_detector, register_detector_kind, Detector,
-    DETECTOR_KIND_MODULES, expand_items, input_settings)
+    roc_auc_artifact, PretrainedWeightsWarning, save_detector, input_settings)
+from artifact_fastai.detector import Detector, expand_items
+from artifact_fastai.kinds import load_detector, register_detector_kind, DETECTOR_KINDS
 
 
 @pytest.fixture(autouse=True)
@@ -279,18 +280,16 @@ def test_predict_memory_does_not_hold_batches(trained, synth_root):
     assert peaks[1] < peaks[0] * 2, peaks  # 6x the images, well under 2x the Python-heap peak
 
 
-def test_registry_imports_kind_module_by_name(trained, tmp_path, monkeypatch):
-    "`load_detector` imports the module named for a kind, which registers its loader at import."
-    from artifact_fastai.learner import _DETECTOR_LOADERS
+def test_registry_opens_registered_kinds_and_names_unknown_ones(trained, tmp_path, monkeypatch):
+    "`load_detector` hands a folder to the loader of its kind; an unregistered kind is refused with the known kinds listed."
     _, folder = trained
-    (tmp_path/'fake_kind_module.py').write_text(
-        "from artifact_fastai.learner import register_detector_kind\n"
-        "register_detector_kind('fake', lambda path: ('fake detector', path))\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(DETECTOR_KIND_MODULES, 'fake', 'fake_kind_module')
     d = _copy_with(folder, tmp_path/'fake', _edit_config(kind='fake'))
-    try: assert load_detector(d) == ('fake detector', d)
-    finally: _DETECTOR_LOADERS.pop('fake', None); sys.modules.pop('fake_kind_module', None)
+    with pytest.raises(ValueError, match=r"unknown detector kind 'fake'.*classifier"): load_detector(d)
+    monkeypatch.setitem(DETECTOR_KINDS, 'fake', lambda path: ('fake detector', path))
+    assert load_detector(d) == ('fake detector', d)
+    register_detector_kind('fake2', lambda path: 'second')
+    try: assert DETECTOR_KINDS['fake2'](d) == 'second'
+    finally: DETECTOR_KINDS.pop('fake2')
 
 
 def test_roi_settings_are_applied_at_predict_time(trained, tmp_path):

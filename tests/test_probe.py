@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 import artifact_fastai.probe as probe_mod
 from artifact_fastai.core import ARTIFACT
 from artifact_fastai.synth import make_synthetic_dataset
-from artifact_fastai.learner import load_detector
+from artifact_fastai.kinds import load_detector
 from artifact_fastai.recipes import get_recipe, train_recipe, cross_validate
 from artifact_fastai.probe import (feature_probe, fit_head, head_proba, train_probe, save_probe, cross_validate_probe,
                                    balanced_class_weights, feature_blocks, fit_fused_head, fuse_heads)

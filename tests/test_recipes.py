@@ -8,9 +8,9 @@ from PIL import Image
 from artifact_fastai.core import ARTIFACT, CLEAN
 from artifact_fastai.synth import make_synthetic_dataset, clean_image
 from artifact_fastai.data import fold_splits
-from artifact_fastai.recipes import (TrainCrop, HighPass, highpass_channel, self_blend, SelfBlend, recipe_weights,
-                                     get_recipe, RECIPES, recipe_dataloaders, recipe_extra, recipe_batch_proba,
-                                     tta_proba, train_recipe, split_proba, detector_proba)
+from artifact_fastai.augment import TrainCrop, HighPass, highpass_channel, self_blend, SelfBlend, recipe_weights
+from artifact_fastai.detector import tta_proba, apply_input_transform
+from artifact_fastai.recipes import get_recipe, RECIPES, recipe_dataloaders, recipe_extra, train_recipe, split_proba
 
 
 def _img(size=64, seed=0):
@@ -87,8 +87,9 @@ def test_tta_and_extra_settings():
     x = torch.zeros(2, 3, 4, 4); x[0, ..., :2] = 3.0
     p_plain, p_flip = tta_proba(model, x), tta_proba(model, x, 'flip')
     assert torch.allclose(p_flip, (p_plain + tta_proba(model, x.flip(-1))) / 2)
-    four = recipe_batch_proba(lambda z: torch.stack([z[:, 3].abs().mean((1, 2)), torch.zeros(len(z))], 1), x,
-                              recipe_extra(get_recipe('default', highpass=True)))
+    extra = recipe_extra(get_recipe('default', highpass=True))
+    four = tta_proba(lambda z: torch.stack([z[:, 3].abs().mean((1, 2)), torch.zeros(len(z))], 1),
+                     apply_input_transform(x, extra['input_transform']), extra['tta'])
     assert four.shape == (2,) and four[0] > four[1]  # the 4th channel exists and sees the edge
     assert recipe_extra(RECIPES['default'])['tta'] == 'flip'
 
@@ -113,7 +114,7 @@ def learnable_root(tmp_path_factory):
 def test_recipe_learns_and_saved_model_reproduces_scores(learnable_root, tmp_path):
     "A short native-crop recipe beats chance clearly; the saved folder gives the same test scores (TTA included)."
     from sklearn.metrics import roc_auc_score
-    from artifact_fastai.learner import load_detector
+    from artifact_fastai.kinds import load_detector
     from artifact_fastai.data import open_image
     learn, m = train_recipe(learnable_root, 'fast', out=tmp_path/'model', size=64, train_crop=48, freeze_epochs=1,
                             epochs=4, lr=5e-3, loss='ce', bs=16, seed=0)
@@ -125,6 +126,6 @@ def test_recipe_learns_and_saved_model_reproduces_scores(learnable_root, tmp_pat
     assert det.config.extra['recipe']['train_crop'] == 48
     y_test, p_test = learn.split_probs['test']
     rows = learn.dls.split_df[learn.dls.split_df.split == 'test']
-    p_det = detector_proba(det, [open_image(learnable_root/r) for r in rows.path])
+    p_det = det.predict_proba([open_image(learnable_root/r) for r in rows.path])
     np.testing.assert_allclose(p_det, p_test, atol=1e-4)
     np.testing.assert_array_equal(rows.label.to_numpy(), y_test)

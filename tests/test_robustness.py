@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from artifact_fastai.core import ARTIFACT, CLEAN, DetectorConfig
-from artifact_fastai.learner import Detector
+from artifact_fastai.detector import Detector
 from artifact_fastai.synth import clean_image
 from artifact_fastai.robustness import (standard_perturbations, perturb_images, robustness_sweep, format_check,
                                         plot_sweep, jpeg, downscale, blur, noise, png, identity)

@@ -139,6 +139,17 @@ def test_facecrop_output_is_square_and_clamped(tmp_path):
         x0, y0, x1, y1 = got
         assert 0 <= x0 < x1 <= 120 and 0 <= y0 < y1 <= 80
 
+def test_facecrop_crops_a_plain_pil_image_from_a_file(tmp_path):
+    "`FaceCrop()(PIL.Image.open(path))` crops like a fastai `PILImage` does, and keeps the plain type (issue 16)."
+    Image.new('RGB', (120, 80), 'white').save(tmp_path/'x.png')
+    tfm = FaceCrop(FixedDetector([(50, 30, 20, 20, 0.9)]), margin=0, cache_dir=False)
+    with Image.open(tmp_path/'x.png') as img:
+        out = tfm(img)
+        assert out.size == (20, 20) and np.asarray(out).shape == (20, 20, 3)
+        assert isinstance(out, Image.Image) and type(out).__name__ != 'PILImage'
+    assert type(tfm(pil(Image.new('RGB', (120, 80))))).__name__ == 'PILImage'
+
+
 def test_facecrop_picks_largest_or_most_confident():
     img = Image.new('RGB', (200, 200))
     faces = [(10, 10, 20, 20, 0.99), (100, 100, 60, 60, 0.6)]
