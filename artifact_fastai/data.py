@@ -18,8 +18,7 @@ from fastcore.meta import delegates
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .core import (ARTIFACT, CLEAN, VOCAB, SOURCE_ATTR, SPLIT_NAMES, group_ids, parse_label,
-                                  stratified_split,
-                                  file_hash)
+                                  stratified_split, file_hash)
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'GROUP_COLUMNS', 'SPLIT_FILES', 'IMAGE_EXTENSIONS', 'CLASS_NAMES',
@@ -143,7 +142,8 @@ class DataLayout:
         return [s for s in SPLIT_NAMES if 'all' in self.sources or s in self.sources or (s == 'val' and self.carves_val)]
 
     def __str__(self) -> str:
-        return f"{self.kind}: " + ', '.join(_describe_source(s) for s in self.sources.values()) + ''.join(f"; {n}" for n in self.notes)
+        sources = ', '.join(_describe_source(s) for s in self.sources.values())
+        return f"{self.kind}: {sources}" + ''.join(f"; {n}" for n in self.notes)
 
 def _describe_source(source: tuple) -> str:
     "Words for one source of a `DataLayout`."
@@ -218,8 +218,9 @@ def _split_folder_source(folder: Path, root: Path, pattern: re.Pattern | None) -
     "How split folder `folder` labels its images: ('classes', folder, {name: label}) or ('names', folder)."
     rel, files, dirs = _rel(folder, root), _image_files(folder), _image_dirs(folder)
     if files and dirs:
-        raise LayoutError(f"{rel}/ holds both images ({_some([f.name for f in files], 3)}) and folders ({_some([d.name + '/' for d in dirs], 3)}). "
-                          f"Fix: put every image of {rel}/ in a class folder, or all directly in {rel}/ with the label in the file name")
+        raise LayoutError(f"{rel}/ holds both images ({_some([f.name for f in files], 3)}) and folders "
+                          f"({_some([d.name + '/' for d in dirs], 3)}). Fix: put every image of {rel}/ in a class "
+                          f"folder, or all directly in {rel}/ with the label in the file name")
     if dirs: return ('classes', rel, _class_sources(folder, root))
     if all(_name_label(f.name, pattern)[0] is None for f in files):
         raise LayoutError(f"{rel}/: no file name holds a label ({_some([f.name for f in files], 3)}). Fix: {_NAME_FIX}")
@@ -272,7 +273,8 @@ def _folder_table(root: Path, split: str, files: list[Path], labels, raw, where,
     if groups is not None and any(groups): df['group'] = groups
     return df
 
-def _read_source(root: Path, split: str, source: tuple, image_col=None, label_col=None, group_col=None, pattern=None) -> pd.DataFrame:
+def _read_source(root: Path, split: str, source: tuple, image_col=None, label_col=None, group_col=None,
+                 pattern=None) -> pd.DataFrame:
     "The table of one source of a layout: a CSV, class folders or labelled file names."
     kind, folder = source[0], source[1]
     if kind == 'csv': return read_csv_split(root/folder, split, image_col, label_col, group_col)
@@ -312,8 +314,9 @@ def _agreement_note(chosen: DataLayout, other: DataLayout, image_col=None, label
 def _no_layout(root: Path) -> Exception:
     "The error for a root with no layout: unknown folder names (`LayoutError`) or nothing usable (`FileNotFoundError`)."
     dirs = [f"{d.name}/" for d in _image_dirs(root)]
-    if dirs: return LayoutError(f"{_some(dirs)} in {root}: not class folder names (clean/artifact, 1/0, real/fake, any case) "
-                                "nor split folders (train/, val/, test/). Fix: rename them (e.g. real/ and fake/), or add a labels.csv")
+    if dirs: return LayoutError(f"{_some(dirs)} in {root}: not class folder names (clean/artifact, 1/0, real/fake, "
+                                "any case) nor split folders (train/, val/, test/). Fix: rename them (e.g. real/ and "
+                                "fake/), or add a labels.csv")
     return FileNotFoundError(f"{root}: no train.csv/val.csv/test.csv, no labels.csv, no class folders and no split folders; "
                              "see 'Data layouts' in the README")
 
@@ -345,7 +348,8 @@ def detect_layout(root: str | Path,  # data root
     chosen = found[0]
     notes = tuple(_agreement_note(chosen, other, image_col, label_col, pattern) for other in found[1:])
     if pattern is not None and not any(s[0] == 'names' for s in chosen.sources.values()):
-        raise ValueError(f"label_pattern is given, but {root} is read as [{chosen}], which has no labels in file names. Fix: drop label_pattern")
+        raise ValueError(f"label_pattern is given, but {root} is read as [{chosen}], which has no labels in file "
+                         "names. Fix: drop label_pattern")
     return replace(chosen, notes=notes)
 
 # %% ../nbs/01_data.ipynb #f256056b
@@ -372,7 +376,8 @@ def _make_splits(df: pd.DataFrame, found: DataLayout, seed: int, valid_pct: floa
                      f"train/val/test per class, seed {seed}")
     elif found.carves_val:
         train = np.flatnonzero(df.split.to_numpy() == 'train')
-        part = stratified_split(_split_key(df.iloc[train]), valid_pct, 0, seed=seed, groups=None if groups is None else groups[train])
+        part = stratified_split(_split_key(df.iloc[train]), valid_pct, 0, seed=seed,
+                                groups=None if groups is None else groups[train])
         df.loc[df.index[train[part == 'val']], 'split'] = 'val'
         notes.append(f"no val/ folder: validation = {valid_pct:.0%} of train/, stratified by class, seed {seed}")
     if groups is not None:
@@ -528,7 +533,8 @@ def _split_problems(df: pd.DataFrame, splits: Iterable[str]) -> list[Problem]:
 def _table_to_check(df, root, read_kw: dict) -> pd.DataFrame:
     "The table `check_dataset` checks: `df` itself, or `read_splits` of the data root `df` with options `read_kw`."
     if not isinstance(df, pd.DataFrame): return read_splits(df, **read_kw)
-    if read_kw: raise TypeError(f"{sorted(read_kw)}: options of `read_splits`, used only when `check_dataset` is given a data root")
+    if read_kw:
+        raise TypeError(f"{sorted(read_kw)}: options of `read_splits`, used only when `check_dataset` is given a data root")
     if root is None and 'root' not in df.attrs:
         raise ValueError("the table has no `attrs['root']`: build it with `read_splits`, or pass `root=`")
     return df
@@ -538,7 +544,7 @@ def _merge_problems(into: dict, more: dict) -> None:
     for i, probs in more.items(): into[i] = into.get(i, []) + probs
 
 @delegates(read_splits)
-def check_dataset(df: pd.DataFrame | str | Path,  # table from `read_splits` (its `attrs['root']` is the data root), or a data root
+def check_dataset(df: pd.DataFrame | str | Path,  # data root, or a table from `read_splits` (`attrs['root']`: its root)
                   drop_bad: bool = False,  # drop bad rows (and return them) instead of raising
                   check_images: bool = True,  # open every image (slower, finds truncated and non-image files)
                   check_leakage: bool = True,  # hash file contents to find the same image in two splits
@@ -693,7 +699,8 @@ def artifact_dataloaders(source,  # data root in any layout of `read_splits`, or
                          drop_bad: bool = False,  # with `check`, drop bad rows instead of raising
                          image_col: str | None = None, label_col: str | None = None,
                          valid_pct: float = 0.15, test_pct: float = 0.15,
-                         label_pattern: str | None = None, group_col: str | None = None, layout: str | None = None,
+                         label_pattern: str | None = None, group_col: str | None = None,  # read options of a data root
+                         layout: str | None = None,  # (see `read_splits`)
                          num_workers: int = 0,  # 0 is fastest on small CPU machines
                          **kwargs):  # passed to fastai's `DataBlock.dataloaders`
     "fastai `DataLoaders` over the train and val splits of `source`, training split oversampled."
