@@ -84,11 +84,13 @@ def cmd_synth(args) -> int:
 def cmd_check(args) -> int:
     "Check a data root and print every problem with its row, file and fix."
     from artifact_fastai.data import read_splits, check_dataset, DatasetError
-    try: df, _ = check_dataset(read_splits(args.data, args.image_col, args.label_col, seed=args.seed))
+    try: df, _ = check_dataset(read_splits(args.data, args.image_col, args.label_col, seed=args.seed, label_pattern=args.label_pattern,
+                                           group_col=args.group_col, layout=args.layout))
     except (FileNotFoundError, ValueError) as e:
         if not isinstance(e, DatasetError): print(f"error: {e}", file=sys.stderr); return EXIT_USAGE
         print(e); return EXIT_PROBLEMS
     counts = df.groupby(['split', 'label']).size().unstack(fill_value=0).rename(columns={0: 'Artifact', 1: 'Clean'})
+    print(f"layout: {df.attrs['layout']}")
     print(f"{args.data}: {len(df)} images, no problems\n{counts.to_string()}")
     return EXIT_OK
 
@@ -97,7 +99,9 @@ def _table_from_args(args):
     "The checked split table named by `--data` or the split CSVs; problems dropped with `--drop-bad` are listed."
     from artifact_fastai.data import load_table, print_problems
     table, problems = load_table(args.data, args.train_csv, args.val_csv, args.test_csv, args.root, args.image_col,
-                                 args.label_col, seed=args.seed, drop_bad=args.drop_bad)
+                                 args.label_col, seed=args.seed, drop_bad=args.drop_bad, label_pattern=args.label_pattern,
+                                 group_col=args.group_col, layout=args.layout)
+    if 'layout' in table.attrs: print(f"layout: {table.attrs['layout']}", file=sys.stderr)
     print_problems(problems)
     return table, problems
 
@@ -243,7 +247,8 @@ def cmd_demo(args) -> int:
     from artifact_fastai.experiment import run_demo, DEMO_ARCHS
     try: paths = run_demo(data=args.data, out=args.out, models=args.models, n=args.n, img_size=args.img_size,
                           size=args.size, epochs=args.epochs, archs=DEMO_ARCHS if args.archs is None else args.archs, roi=args.roi, gradcam=args.gradcam,
-                          seed=args.seed, quiet=args.quiet, n_boot=args.n_boot, drop_bad=args.drop_bad)
+                          seed=args.seed, quiet=args.quiet, n_boot=args.n_boot, drop_bad=args.drop_bad,
+                          read_options=dict(label_pattern=args.label_pattern, group_col=args.group_col, layout=args.layout))
     except (FileNotFoundError, DatasetError) as e: return _fail(str(e))
     print(f"\nreport: {paths['html']}\n        {paths['md']}")
     return EXIT_OK
@@ -260,6 +265,9 @@ SHARED_OPTIONS = {  # options of several subcommands: `add_argument` keywords a 
     'seed': dict(type=int, default=0, help='random seed (default 0)'),
     'image_col': dict(help='image column (detected when omitted)'),
     'label_col': dict(help='label column (detected when omitted)'),
+    'label_pattern': dict(help='regex reading the label from file names (first group or group "label"; default: last "_" field)'),
+    'group_col': dict(help='column of groups kept in one split, e.g. prompt (default: a "group" column, if any)'),
+    'layout': dict(choices=('csv', 'folders'), help='which layout to read when a root holds CSVs and folders that disagree'),
     'threshold_method': dict(choices=THRESHOLD_METHODS, default='max_f1', help='how the threshold is chosen on val (default max_f1)'),
 }
 
@@ -275,10 +283,10 @@ def _add_options(s, **options: dict) -> None:
 
 def _add_data_args(s, data_required: bool = False) -> None:
     "Options that name a dataset: a data root, or split CSVs with a root for their paths."
-    _add_options(s, data=dict(required=data_required, help='data root: train.csv/val.csv/test.csv or labels.csv (paths relative to it)'),
+    _add_options(s, data=dict(required=data_required, help='data root: split folders (train/, test/, ...), class folders, train/val/test.csv or labels.csv'),
                  train_csv=dict(help='training split CSV (instead of --data)'), val_csv=dict(help='validation split CSV'),
                  test_csv=dict(help='test split CSV'), root=dict(help='folder the CSV paths are relative to (default: the CSV folder)'),
-                 image_col={}, label_col={}, drop_bad=dict(action='store_true', help='drop bad rows (listed, exit code 1) instead of stopping'),
+                 image_col={}, label_col={}, label_pattern={}, group_col={}, layout={}, drop_bad=dict(action='store_true', help='drop bad rows (listed, exit code 1) instead of stopping'),
                  seed=dict(help='seed of the labels.csv split and of training (default 0)'))
 
 # %% ../nbs/13_cli.ipynb #400f09b8
@@ -373,7 +381,7 @@ def _add_demo(sub) -> None:
                  size=dict(type=int, help='training input size (default 64 on the synthetic data, 128 with --data)'),
                  epochs=dict(type=int, default=6), seed={},
                  archs=dict(type=lambda v: tuple(a for a in v.split(',') if a), help='comma-separated timm names'),
-                 n_boot=dict(type=int, default=1000))
+                 n_boot=dict(type=int, default=1000), label_pattern={}, group_col={}, layout={})
     s.add_argument('--no-roi', dest='roi', action='store_false', help='do not train the face-ROI EfficientNet')
     s.add_argument('--no-gradcam', dest='gradcam', action='store_false', help='leave GradCAM grids out of the report')
     s.add_argument('--keep-bad', dest='drop_bad', action='store_false', help='stop on bad rows instead of dropping them')
@@ -388,7 +396,7 @@ def _add_small(sub) -> None:
     _add_options(s, n=dict(type=int, default=400), size=dict(type=int, default=64), artifact_frac=dict(type=float, default=0.1),
                  seed={}, force=dict(help='write into a non-empty folder'))
     s = _subcommand(sub, 'check', cmd_check, 'check a data root: every bad row, leakage, empty splits')
-    s.add_argument('data'); _add_options(s, image_col={}, label_col={}, seed={})
+    s.add_argument('data'); _add_options(s, image_col={}, label_col={}, label_pattern={}, group_col={}, layout={}, seed={})
 
 def build_parser() -> argparse.ArgumentParser:
     "The `artifact-fastai` argument parser with all subcommands."

@@ -16,8 +16,9 @@ import numpy as np
 from . import __version__
 
 # %% auto #0
-__all__ = ['ARTIFACT', 'CLEAN', 'VOCAB', 'SOURCE_ATTR', 'parse_label', 'label_name', 'seed_everything', 'file_hash', 'list_hash',
-           'DetectorConfig', 'stratified_split', 'default_cache_dir', 'keep_freed_memory']
+__all__ = ['ARTIFACT', 'CLEAN', 'VOCAB', 'SOURCE_ATTR', 'SPLIT_NAMES', 'parse_label', 'label_name', 'seed_everything',
+           'file_hash', 'list_hash', 'DetectorConfig', 'group_ids', 'stratified_split', 'default_cache_dir',
+           'keep_freed_memory']
 
 # %% ../nbs/00_core.ipynb #e43a8887
 ARTIFACT: int = 0  # label of an image with generation artifacts (the positive class of every report)
@@ -117,9 +118,36 @@ def _json_default(o):
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 # %% ../nbs/00_core.ipynb #9c883b65
-def stratified_split(labels, valid_pct: float = 0.15, test_pct: float = 0.15, seed: int = 0) -> np.ndarray:
+SPLIT_NAMES = ('train', 'val', 'test')  # the three splits, in the order of the fractions below
+
+def group_ids(groups) -> np.ndarray:
+    "Integer id of each entry of `groups`; an empty or missing entry is a group of its own."
+    import pandas as pd
+    values = pd.Series(list(groups), dtype=object)
+    empty = values.isna() | (values.astype(str).str.strip() == '')
+    ids = pd.factorize(values.where(~empty, None), use_na_sentinel=True)[0]
+    ids[empty.to_numpy()] = ids.max(initial=-1) + 1 + np.arange(int(empty.sum()))
+    return ids
+
+def _grouped_split(labels: np.ndarray, groups, fracs, seed: int) -> np.ndarray:
+    "Whole groups to splits, biggest first, each to the split it brings closest to its per-class target counts."
+    ids, (classes, y) = group_ids(groups), np.unique(labels, return_inverse=True)
+    counts = np.zeros((ids.max(initial=-1) + 1, len(classes))); np.add.at(counts, (ids, y), 1)
+    target = np.outer(fracs, counts.sum(0))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(counts)); order = order[np.argsort(-counts[order].sum(1), kind='stable')]
+    have, home, live = np.zeros_like(target), np.zeros(len(counts), int), np.flatnonzero(np.asarray(fracs) > 0)
+    for g in order:
+        gain = ((have[live] + counts[g] - target[live])**2 - (have[live] - target[live])**2).sum(1)
+        home[g] = live[np.argmin(gain)]; have[home[g]] += counts[g]
+    return np.array(SPLIT_NAMES, dtype=object)[home[ids]]
+
+def stratified_split(labels, valid_pct: float = 0.15, test_pct: float = 0.15, seed: int = 0,
+                     groups=None,  # optional group of each entry: a group never straddles two splits
+                    ) -> np.ndarray:
     "Assign 'train', 'val' or 'test' to each entry of `labels`, per class, keeping the class ratio; seeded."
     labels = np.asarray(labels)
+    if groups is not None: return _grouped_split(labels, groups, (1 - valid_pct - test_pct, valid_pct, test_pct), seed)
     split = np.full(len(labels), 'train', dtype=object)
     rng = np.random.default_rng(seed)
     for cls in sorted(set(labels.tolist()), key=str):

@@ -7,22 +7,24 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #857b95ea
 from __future__ import annotations
-import functools, sys, warnings
-from dataclasses import dataclass
+import functools, re, sys, warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+from fastcore.meta import delegates
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .core import ARTIFACT, CLEAN, VOCAB, SOURCE_ATTR, parse_label, stratified_split, file_hash
+from .core import (ARTIFACT, CLEAN, VOCAB, SOURCE_ATTR, SPLIT_NAMES, group_ids, parse_label,
+                                  stratified_split, file_hash)
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_FILES', 'ImageError', 'open_image', 'read_csv_split',
-           'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'fold_splits', 'resize_transforms',
-           'class_weights', 'artifact_datablock', 'artifact_dataloaders', 'split_dataloader', 'load_table',
-           'print_problems']
+__all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'GROUP_COLUMNS', 'SPLIT_FILES', 'IMAGE_EXTENSIONS', 'CLASS_NAMES',
+           'ImageError', 'open_image', 'read_csv_split', 'LayoutError', 'DataLayout', 'detect_layout', 'read_splits',
+           'Problem', 'DatasetError', 'check_dataset', 'fold_splits', 'resize_transforms', 'class_weights',
+           'artifact_datablock', 'artifact_dataloaders', 'split_dataloader', 'load_table', 'print_problems']
 
 # %% ../nbs/01_data.ipynb #e08b0824
 class ImageError(ValueError):
@@ -72,16 +74,21 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
 # %% ../nbs/01_data.ipynb #2765106a
 IMAGE_COLUMNS = ('image', 'path', 'file', 'filename', 'filepath', 'file_path', 'image_path', 'img', 'img_path', 'name')
 LABEL_COLUMNS = ('label', 'target', 'class', 'labels', 'y', 'is_clean', 'category')
+GROUP_COLUMNS = ('group',)  # a CSV column of this name (any case) holds groups that must stay in one split
 SPLIT_FILES = {'train': ('train.csv',), 'val': ('val.csv', 'valid.csv', 'validation.csv'), 'test': ('test.csv',)}
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp')  # files the folder layouts read
+CLASS_NAMES = {'artifact': ARTIFACT, 'clean': CLEAN, '0': ARTIFACT, '1': CLEAN, 'fake': ARTIFACT, 'real': CLEAN}
+# class-folder names and file-name labels, compared in lower case: real = Clean, fake = Artifact
 
-def _pick_column(df: pd.DataFrame, wanted: str | None, candidates, what: str, csv: Path) -> str:
-    "The column of `df` named `wanted`, or the first of `candidates` present (case-insensitive)."
+def _pick_column(df: pd.DataFrame, wanted: str | None, candidates, what: str, csv: Path, required: bool = True) -> str | None:
+    "The column of `df` named `wanted`, or the first of `candidates` present (case-insensitive); None if not `required`."
     lower = {c.lower().strip(): c for c in df.columns}
     if wanted is not None:
         if wanted in df.columns: return wanted
         raise ValueError(f"{csv}: no column {wanted!r}; columns are {list(df.columns)}")
     for c in candidates:
         if c in lower: return lower[c]
+    if not required: return None
     raise ValueError(f"{csv}: cannot find the {what} column among {list(df.columns)}; "
                      f"name it one of {list(candidates)} or pass `{what}_col=`")
 
@@ -91,41 +98,310 @@ def _safe_label(value):
     except ValueError: return pd.NA
 
 # %% ../nbs/01_data.ipynb #20377c10
-def read_csv_split(csv: str | Path, split: str, image_col: str | None = None, label_col: str | None = None) -> pd.DataFrame:
-    "Read one CSV of (image, label) rows as the standard table for `split`."
+def read_csv_split(csv: str | Path,  # CSV file with an image-path and a label column
+                   split: str,  # split name given to every row
+                   image_col: str | None = None,  # image-path column (detected when None)
+                   label_col: str | None = None,  # label column (detected when None)
+                   group_col: str | None = None,  # column of groups kept in one split (None: a `group` column, if any)
+                  ) -> pd.DataFrame:
+    "Read one CSV of (image, label) rows as the standard table for `split`, with a `group` column when it has groups."
     csv = Path(csv)
     raw = pd.read_csv(csv, dtype=str, keep_default_na=False)
     icol = _pick_column(raw, image_col, IMAGE_COLUMNS, 'image', csv)
     lcol = _pick_column(raw, label_col, LABEL_COLUMNS, 'label', csv)
-    return pd.DataFrame({'path': raw[icol].str.strip(), 'label': pd.array([_safe_label(v) for v in raw[lcol]], dtype='Int64'),
-                         'label_raw': raw[lcol], 'split': split, 'csv': csv.name, 'row': np.arange(1, len(raw) + 1)})
+    gcol = _pick_column(raw, group_col, GROUP_COLUMNS, 'group', csv, required=False)
+    df = pd.DataFrame({'path': raw[icol].str.strip(), 'label': pd.array([_safe_label(v) for v in raw[lcol]], dtype='Int64'),
+                       'label_raw': raw[lcol], 'split': split, 'csv': csv.name, 'row': np.arange(1, len(raw) + 1)})
+    if gcol is not None: df['group'] = raw[gcol].str.strip()
+    return df
 
 def _find_split_csv(root: Path, split: str) -> Path | None:
     "The CSV file of `split` under `root`, if there is one."
     return next((root/f for f in SPLIT_FILES[split] if (root/f).is_file()), None)
 
-# %% ../nbs/01_data.ipynb #22a13119
-def read_splits(root: str | Path,  # data root holding the images and the CSV files
-                image_col: str | None = None,  # image-path column (detected when None)
-                label_col: str | None = None,  # label column (detected when None)
-                seed: int = 0,  # seed of the split of a single `labels.csv`
-                valid_pct: float = 0.15,  # validation share when splitting `labels.csv`
-                test_pct: float = 0.15,  # test share when splitting `labels.csv`
-               ) -> pd.DataFrame:
-    "Read `train.csv`/`val.csv`/`test.csv` under `root`, or split `labels.csv`, into one table of rows."
+# %% ../nbs/01_data.ipynb #bf63bcd4
+class LayoutError(ValueError):
+    "A data root whose layout cannot be read without guessing; the message names the files and the fix."
+
+@dataclass
+class DataLayout:
+    "The layout `detect_layout` found under a data root: where the images and labels of each split come from."
+    kind: str      # 'split-csv', 'labels-csv', 'class-folders' or 'split-folders'
+    root: Path     # the data root
+    sources: dict  # split ('all': the library splits) -> ('csv', file) | ('classes', folder, {name: label}) | ('names', folder)
+    notes: tuple = ()  # what else was found or done: a CSV that agrees with the folders, a carved validation split, groups
+
+    @property
+    def carves_val(self) -> bool:
+        "True when split folders give no validation split, so `read_splits` carves one out of train."
+        return self.kind == 'split-folders' and 'val' not in self.sources
+
+    @property
+    def splits(self) -> list[str]:
+        "The splits a table read in this layout has."
+        return [s for s in SPLIT_NAMES if 'all' in self.sources or s in self.sources or (s == 'val' and self.carves_val)]
+
+    def __str__(self) -> str:
+        sources = ', '.join(_describe_source(s) for s in self.sources.values())
+        return f"{self.kind}: {sources}" + ''.join(f"; {n}" for n in self.notes)
+
+def _describe_source(source: tuple) -> str:
+    "Words for one source of a `DataLayout`."
+    if source[0] == 'csv': return source[1]
+    if source[0] == 'names': return f"{source[1]}/ (labels in file names)"
+    classes = ', '.join(f"{name}/ = {VOCAB[label]}" for name, label in source[2].items())
+    return classes if source[1] == '.' else f"{source[1]}/ (class folders {classes})"
+
+# %% ../nbs/01_data.ipynb #740de641
+def _hidden(name: str) -> bool: return name.startswith(('.', '__'))  # '.DS_Store', '._x.png', '__MACOSX'
+
+def _iter_images(folder: Path, recursive: bool):
+    "Image files in `folder` (and below it, with `recursive`), skipping hidden files and folders."
+    for p in (folder.rglob('*') if recursive else folder.iterdir()):
+        if p.suffix.lower() in IMAGE_EXTENSIONS and not any(map(_hidden, p.relative_to(folder).parts)) and p.is_file(): yield p
+
+def _image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    "Sorted image files in `folder` (and below it, with `recursive`)."
+    return sorted(_iter_images(folder, recursive))
+
+def _image_dirs(folder: Path) -> list[Path]:
+    "Sorted sub-folders of `folder` that hold at least one image, at any depth."
+    return sorted(d for d in folder.iterdir() if d.is_dir() and not _hidden(d.name) and next(_iter_images(d, True), None))
+
+def _some(items, n: int = 5) -> str:
+    "The first `n` of `items`, comma-separated, with the count when there are more."
+    items = [str(i) for i in items]
+    return ', '.join(items[:n]) + (f", ... ({len(items)} in all)" if len(items) > n else '')
+
+def _rel(folder: Path, root: Path) -> str:
+    "`folder` relative to `root` as a POSIX path ('.' for the root itself)."
+    return folder.relative_to(root).as_posix()
+
+# %% ../nbs/01_data.ipynb #ae4bc1b2
+_NAME_FIX = ("name each file <anything>_<label>.<ext> with label 0 or artifact (Artifact), 1 or clean (Clean), or pass "
+             "`label_pattern`, a regular expression whose first group (or group `label`) captures the label")
+
+def _compile_pattern(label_pattern: str | None) -> re.Pattern | None:
+    "`label_pattern` compiled, or a clear `ValueError` when it is not a regex with a group that captures the label."
+    if label_pattern is None: return None
+    try: pattern = re.compile(label_pattern)
+    except re.error as e: raise ValueError(f"label_pattern {label_pattern!r} is not a valid regular expression ({e})") from None
+    if 'label' not in pattern.groupindex and (pattern.groups == 0 or pattern.groupindex.get('group') == 1):
+        raise ValueError(f"label_pattern {label_pattern!r} has no group capturing the label; "
+                         r"write it like '_(\d)\.png$' or '^(?P<label>real|fake)-'")
+    return pattern
+
+def _name_label(name: str, pattern: re.Pattern | None = None) -> tuple[int | None, str, str]:
+    "(label or None, label text, group) read from file name `name`: its last `_`-separated field, or `pattern`'s groups."
+    if pattern is None:
+        stem = name.rsplit('.', 1)[0]
+        text, group = (stem.rsplit('_', 1)[1] if '_' in stem else ''), ''
+    else:
+        m = pattern.search(name)
+        if m is None: return None, '', ''
+        text = m.group('label') if 'label' in pattern.groupindex else m.group(1)
+        group = m.group('group') if 'group' in pattern.groupindex else ''
+    return CLASS_NAMES.get((text or '').strip().lower()), text or '', group or ''
+
+# %% ../nbs/01_data.ipynb #e8b46b59
+_SPLIT_DIRS = {name[:-len('.csv')]: s for s, names in SPLIT_FILES.items() for name in names}  # 'valid' -> 'val', ...
+
+def _class_sources(folder: Path, root: Path) -> dict[str, int]:
+    "Label of each image-holding sub-folder of `folder`; `LayoutError` naming any sub-folder that is not a class name."
+    dirs = _image_dirs(folder)
+    unknown = [f"{_rel(d, root)}/" for d in dirs if d.name.lower() not in CLASS_NAMES]
+    if unknown: raise LayoutError(f"{_some(unknown)} in {root}: not a class folder name. Fix: rename each to clean/artifact, "
+                                  "1/0 or real/fake (any case; real = Clean, fake = Artifact), or move it out of the data root")
+    return {d.name: CLASS_NAMES[d.name.lower()] for d in dirs}
+
+def _split_folder_source(folder: Path, root: Path, pattern: re.Pattern | None) -> tuple:
+    "How split folder `folder` labels its images: ('classes', folder, {name: label}) or ('names', folder)."
+    rel, files, dirs = _rel(folder, root), _image_files(folder), _image_dirs(folder)
+    if files and dirs:
+        raise LayoutError(f"{rel}/ holds both images ({_some([f.name for f in files], 3)}) and folders "
+                          f"({_some([d.name + '/' for d in dirs], 3)}). Fix: put every image of {rel}/ in a class "
+                          f"folder, or all directly in {rel}/ with the label in the file name")
+    if dirs: return ('classes', rel, _class_sources(folder, root))
+    if all(_name_label(f.name, pattern)[0] is None for f in files):
+        raise LayoutError(f"{rel}/: no file name holds a label ({_some([f.name for f in files], 3)}). Fix: {_NAME_FIX}")
+    return ('names', rel)
+
+def _split_sources(root: Path, dirs: list[Path], pattern: re.Pattern | None) -> dict:
+    "The source of each split folder among `dirs`; `LayoutError` for two folders of one split, or no train folder."
+    by_split: dict[str, list[Path]] = {}
+    for d in dirs: by_split.setdefault(_SPLIT_DIRS[d.name.lower()], []).append(d)
+    twice = [f"{_some([_rel(d, root) + '/' for d in ds])} are all the {s} split" for s, ds in by_split.items() if len(ds) > 1]
+    if twice: raise LayoutError(f"{root}: {'; '.join(twice)}. Fix: keep one folder per split")
+    if 'train' not in by_split:
+        raise LayoutError(f"{root} has split folders {_some([d.name + '/' for d in dirs])} but no train/. Fix: add train/ "
+                          "(or rename the training folder to train/)")
+    return {s: _split_folder_source(by_split[s][0], root, pattern) for s in SPLIT_NAMES if s in by_split}
+
+# %% ../nbs/01_data.ipynb #319f512a
+def _folder_layout(root: Path, pattern: re.Pattern | None) -> DataLayout | None:
+    "The class-folder or split-folder layout of `root`; None when it has neither; `LayoutError` when it is ambiguous."
+    dirs = _image_dirs(root)
+    splits = [d for d in dirs if d.name.lower() in _SPLIT_DIRS]
+    classes = [d for d in dirs if d.name.lower() in CLASS_NAMES]
+    if not splits and not classes: return None
+    if splits and classes:
+        raise LayoutError(f"{root} has split folders ({_some([d.name + '/' for d in splits])}) and class folders "
+                          f"({_some([d.name + '/' for d in classes])}) side by side. Fix: put the class folders inside the "
+                          "split folders (train/real/, test/real/, ...), or move the split folders out")
+    other = [f"{d.name}/" for d in dirs if d not in splits and d not in classes]
+    if other: raise LayoutError(f"{_some(other)} in {root}: neither a split folder (train/, val/, test/) nor a class folder "
+                                "(clean/artifact, 1/0, real/fake). Fix: rename it, or move it out of the data root")
+    loose = [f.name for f in _image_files(root)]
+    if loose: raise LayoutError(f"images directly in {root} ({_some(loose, 3)}) beside the {'split' if splits else 'class'} "
+                                "folders. Fix: move them into a folder, or out of the data root")
+    if classes: return DataLayout('class-folders', root, {'all': ('classes', '.', _class_sources(root, root))})
+    return DataLayout('split-folders', root, _split_sources(root, splits, pattern))
+
+def _csv_layouts(root: Path) -> list[DataLayout]:
+    "The split-CSV and the labels.csv layouts of `root`, those it has, split CSVs first."
+    found = {s: f for s in SPLIT_FILES if (f := _find_split_csv(root, s)) is not None}
+    if 'train' in found and 'val' not in found:
+        raise FileNotFoundError(f"{root}: found train.csv but no val.csv; add a validation split")
+    out = [DataLayout('split-csv', root, {s: ('csv', f.name) for s, f in found.items()})] if 'train' in found else []
+    return out + ([DataLayout('labels-csv', root, {'all': ('csv', 'labels.csv')})] if (root/'labels.csv').is_file() else [])
+
+# %% ../nbs/01_data.ipynb #f18fa5c0
+def _folder_table(root: Path, split: str, files: list[Path], labels, raw, where, groups=None) -> pd.DataFrame:
+    "The standard table of image `files` read from folders (no CSV: `row` is missing, `csv` names the folder)."
+    df = pd.DataFrame({'path': [f.relative_to(root).as_posix() for f in files], 'label': pd.array(labels, dtype='Int64'),
+                       'label_raw': raw, 'split': split, 'csv': where, 'row': pd.array([pd.NA] * len(files), dtype='Int64')})
+    if groups is not None and any(groups): df['group'] = groups
+    return df
+
+def _read_source(root: Path, split: str, source: tuple, image_col=None, label_col=None, group_col=None,
+                 pattern=None) -> pd.DataFrame:
+    "The table of one source of a layout: a CSV, class folders or labelled file names."
+    kind, folder = source[0], source[1]
+    if kind == 'csv': return read_csv_split(root/folder, split, image_col, label_col, group_col)
+    if kind == 'classes':
+        rows = [(f, label, name, f"{(Path(folder)/name).as_posix()}/") for name, label in source[2].items()
+                for f in _image_files(root/folder/name, recursive=True)]
+        return _folder_table(root, split, *map(list, zip(*rows))) if rows else _folder_table(root, split, [], [], [], [])
+    files = _image_files(root/folder)
+    labels, raw, groups = map(list, zip(*[_name_label(f.name, pattern) for f in files])) if files else ([], [], [])
+    return _folder_table(root, split, files, labels, raw, f"{folder}/", groups)
+
+def _read_layout(layout: DataLayout, image_col=None, label_col=None, group_col=None, pattern=None) -> pd.DataFrame:
+    "One table of every source of `layout` ('all' sources read as 'train'), before any split is made."
+    if group_col is not None and not layout.kind.endswith('csv'):
+        raise ValueError(f"group_col={group_col!r} names a CSV column, but {layout.root} is read from folders ({layout.kind}). "
+                         "Fix: give the groups in a CSV, or as the group `group` of `label_pattern`")
+    parts = [_read_source(layout.root, 'train' if s == 'all' else s, src, image_col, label_col, group_col, pattern)
+             for s, src in layout.sources.items()]
+    return pd.concat(parts, ignore_index=True)
+
+# %% ../nbs/01_data.ipynb #22360fba
+def _labels_by_path(df: pd.DataFrame) -> dict[str, int | None]:
+    "Label of each normalised path of table `df` (None where the label is unreadable)."
+    return {Path(p).as_posix(): (None if pd.isna(l) else int(l)) for p, l in zip(df.path, df.label)}
+
+def _agreement_note(chosen: DataLayout, other: DataLayout, image_col=None, label_col=None, pattern=None) -> str:
+    "A note that `other` describes the same data as `chosen`, or `LayoutError` showing where they differ."
+    a, b = (_labels_by_path(_read_layout(l, image_col, label_col, pattern=pattern)) for l in (chosen, other))
+    diffs = [(sorted(set(a) - set(b)), f"only in {chosen.kind}"), (sorted(set(b) - set(a)), f"only in {other.kind}"),
+             (sorted(p for p in set(a) & set(b) if a[p] != b[p]), "labelled differently")]
+    found = [f"{len(paths)} image(s) {what} ({_some(paths, 3)})" for paths, what in diffs if paths]
+    if not found: return f"[{other}] agrees: same images, same labels"
+    fix = ("remove the CSV that is wrong" if other.kind.endswith('csv') else
+           "remove what is wrong, or choose with layout='csv' or layout='folders'")
+    raise LayoutError(f"{chosen.root} has two layouts that disagree: [{chosen}] and [{other}]: {'; '.join(found)}. Fix: {fix}")
+
+def _no_layout(root: Path) -> Exception:
+    "The error for a root with no layout: unknown folder names (`LayoutError`) or nothing usable (`FileNotFoundError`)."
+    dirs = [f"{d.name}/" for d in _image_dirs(root)]
+    if dirs: return LayoutError(f"{_some(dirs)} in {root}: not class folder names (clean/artifact, 1/0, real/fake, "
+                                "any case) nor split folders (train/, val/, test/). Fix: rename them (e.g. real/ and "
+                                "fake/), or add a labels.csv")
+    return FileNotFoundError(f"{root}: no train.csv/val.csv/test.csv, no labels.csv, no class folders and no split folders; "
+                             "see 'Data layouts' in the README")
+
+def _data_root(root: str | Path) -> Path:
+    "`root` resolved, or `FileNotFoundError` when it is not a folder."
     root = Path(root).expanduser().resolve()
     if not root.is_dir(): raise FileNotFoundError(f"data root {root} does not exist or is not a folder")
-    found = {s: _find_split_csv(root, s) for s in SPLIT_FILES}
-    if found['train'] is not None:
-        if found['val'] is None: raise FileNotFoundError(f"{root}: found train.csv but no val.csv; add a validation split")
-        df = pd.concat([read_csv_split(f, s, image_col, label_col) for s, f in found.items() if f is not None], ignore_index=True)
-    elif (root/'labels.csv').is_file():
-        df = read_csv_split(root/'labels.csv', 'train', image_col, label_col)
-        key = df['label'].astype('float').fillna(-1).to_numpy()  # rows with bad labels are split like a class of their own
-        df['split'] = stratified_split(key, valid_pct, test_pct, seed=seed)
-    else: raise FileNotFoundError(f"{root}: no train.csv/val.csv/test.csv and no labels.csv; see the data layout in the README")
-    df.attrs['root'] = root
-    df.attrs['splits'] = [s for s, f in found.items() if f is not None] if found['train'] is not None else list(SPLIT_FILES)
+    return root
+
+# %% ../nbs/01_data.ipynb #605a3b1d
+def detect_layout(root: str | Path,  # data root
+                  label_pattern: str | None = None,  # regex reading the label from a file name (default: its last `_` field)
+                  layout: str | None = None,  # None: decide; 'csv' or 'folders': read only that kind of layout
+                  image_col: str | None = None, label_col: str | None = None,  # CSV columns (detected when None)
+                 ) -> DataLayout:
+    "Decide which layout `root` uses (split CSVs, labels.csv, class folders, split folders), or say why it cannot."
+    root, pattern = _data_root(root), _compile_pattern(label_pattern)
+    if layout not in (None, 'csv', 'folders'): raise ValueError(f"layout={layout!r}: use None (decide), 'csv' or 'folders'")
+    found = _csv_layouts(root) if layout != 'folders' else []
+    if layout != 'csv':
+        try: folders = _folder_layout(root, pattern)
+        except LayoutError as e:
+            if not found: raise
+            raise LayoutError(f"{e}\n({_some(s[1] for s in found[0].sources.values())} is also in {root}: pass layout='csv' "
+                              "to read only the CSV)") from None
+        found += [folders] if folders is not None else []
+    if not found and layout == 'csv': raise FileNotFoundError(f"{root}: layout='csv', but it has no train.csv and no labels.csv")
+    if not found: raise _no_layout(root)
+    chosen = found[0]
+    notes = tuple(_agreement_note(chosen, other, image_col, label_col, pattern) for other in found[1:])
+    if pattern is not None and not any(s[0] == 'names' for s in chosen.sources.values()):
+        raise ValueError(f"label_pattern is given, but {root} is read as [{chosen}], which has no labels in file "
+                         "names. Fix: drop label_pattern")
+    return replace(chosen, notes=notes)
+
+# %% ../nbs/01_data.ipynb #f256056b
+def _table_groups(df: pd.DataFrame, group_col: str | None = None) -> np.ndarray | None:
+    "Groups of the rows of `df` from column `group_col` (None: `group`), or None when it has no non-empty group."
+    col = group_col or 'group'
+    if col not in df.columns:
+        if group_col is None: return None
+        raise ValueError(f"the table has no column {group_col!r} to group by; columns are {list(df.columns)}")
+    groups = df[col].astype(object).where(df[col].notna(), '').astype(str).str.strip()
+    return groups.to_numpy(dtype=object) if (groups != '').any() else None
+
+def _split_key(df: pd.DataFrame) -> np.ndarray:
+    "Stratification key of each row: its label, or -1 for an unreadable label (split like a class of its own)."
+    return df['label'].astype('float').fillna(-1).to_numpy()
+
+def _make_splits(df: pd.DataFrame, found: DataLayout, seed: int, valid_pct: float, test_pct: float,
+                 group_col: str | None = None) -> list[str]:
+    "Split `df` in place where `found` gives no split (one labelled set, or no val folder); notes saying what was done."
+    groups, notes = _table_groups(df), []
+    if 'all' in found.sources:
+        df['split'] = stratified_split(_split_key(df), valid_pct, test_pct, seed=seed, groups=groups)
+        notes.append(f"split by the library: {1 - valid_pct - test_pct:.0%}/{valid_pct:.0%}/{test_pct:.0%} "
+                     f"train/val/test per class, seed {seed}")
+    elif found.carves_val:
+        train = np.flatnonzero(df.split.to_numpy() == 'train')
+        part = stratified_split(_split_key(df.iloc[train]), valid_pct, 0, seed=seed,
+                                groups=None if groups is None else groups[train])
+        df.loc[df.index[train[part == 'val']], 'split'] = 'val'
+        notes.append(f"no val/ folder: validation = {valid_pct:.0%} of train/, stratified by class, seed {seed}")
+    if groups is not None:
+        where = f"column {group_col or 'group'!r}" if found.kind.endswith('csv') else "the `group` of label_pattern"
+        kept = 'each kept in one split' if notes else 'check_dataset reports any group in two splits'
+        notes.append(f"{len(set(groups[groups != '']))} groups from {where}, {kept}")
+    return notes
+
+# %% ../nbs/01_data.ipynb #22a13119
+def read_splits(root: str | Path,  # data root: CSVs, class folders or split folders (see `detect_layout`)
+                image_col: str | None = None,  # image-path column of the CSVs (detected when None)
+                label_col: str | None = None,  # label column of the CSVs (detected when None)
+                seed: int = 0,  # seed of the splits the library makes (one labelled set, or no val/ folder)
+                valid_pct: float = 0.15,  # validation share when the library splits (of train/ when it carves val)
+                test_pct: float = 0.15,  # test share when the library splits one labelled set
+                label_pattern: str | None = None,  # regex reading labels from file names (first group, or group `label`)
+                group_col: str | None = None,  # CSV column of groups kept in one split (None: a `group` column, if any)
+                layout: str | None = None,  # None: decide; 'csv' or 'folders' when a root holds both and they disagree
+               ) -> pd.DataFrame:
+    "Read the labelled images under `root`, in any layout `detect_layout` knows, into one table of rows with their split."
+    found = detect_layout(root, label_pattern, layout, image_col, label_col)
+    df = _read_layout(found, image_col, label_col, group_col, _compile_pattern(label_pattern))
+    notes = _make_splits(df, found, seed, valid_pct, test_pct, group_col)
+    df.attrs.update(root=found.root, splits=found.splits, layout=replace(found, notes=found.notes + tuple(notes)))
     return df
 
 # %% ../nbs/01_data.ipynb #32b148d6
@@ -152,9 +428,15 @@ class DatasetError(ValueError):
 # %% ../nbs/01_data.ipynb #d0edac28
 _FIX_FILE = "correct the path in the CSV or remove the row"
 
+def _from_folder(r) -> bool: return str(r.csv).endswith('/')  # a row read from a folder layout, not from a CSV
+
+def _where(r) -> str:
+    "Where row `r` came from: 'train.csv row 3', or its folder ('train/') for folder layouts."
+    return str(r.csv) if pd.isna(r.row) else f"{r.csv} row {int(r.row)}"
+
 def _row_problem(r, issue: str, fix: str = _FIX_FILE) -> Problem:
     "A `Problem` for table row `r`."
-    return Problem(r.csv, int(r.row), r.path, issue, fix)
+    return Problem(r.csv, None if pd.isna(r.row) else int(r.row), r.path, issue, fix)
 
 def _path_problem(root: Path, r) -> Problem | None:
     "A problem with the path of row `r`, or None."
@@ -170,25 +452,32 @@ def _image_problem(root: Path, r) -> Problem | None:
     try: open_image(root/r.path)
     except ImageError as e:
         reason = str(e).split(': ', 1)[-1]
-        fix = _FIX_FILE if 'not found' in reason else "replace the file with a valid image or remove the row"
+        fix = (_FIX_FILE if 'not found' in reason else "replace the file with a valid image or " +
+               ("move it out of the data root" if _from_folder(r) else "remove the row"))
         return _row_problem(r, reason, fix)
     return None
+
+def _label_problem(r) -> Problem:
+    "The problem of row `r`, whose label could not be read from its CSV cell or its file name."
+    if not _from_folder(r):
+        return _row_problem(r, f"label {r.label_raw!r} is not 0, 1, 'artifact' or 'clean'", "write 0 for Artifact or 1 for Clean")
+    what = f" ({r.label_raw!r} is not 0, 1, clean, artifact, real or fake)" if r.label_raw else ''
+    return _row_problem(r, f"no label in the file name{what}", _NAME_FIX)
 
 # %% ../nbs/01_data.ipynb #7000362c
 def _row_problems(df: pd.DataFrame, root: Path, check_images: bool) -> dict[int, list[Problem]]:
     "Problems of single rows (path, file, label, duplicates), keyed by the table index."
     out: dict[int, list[Problem]] = {}
-    seen: dict[str, tuple] = {}
+    seen: dict[str, str] = {}
     for i, r in zip(df.index, df.itertuples()):
         probs = []
         bad_path = _path_problem(root, r)
         if bad_path: probs.append(bad_path)
         elif check_images and (p := _image_problem(root, r)): probs.append(p)
-        if pd.isna(r.label): probs.append(_row_problem(r, f"label {r.label_raw!r} is not 0, 1, 'artifact' or 'clean'",
-                                                       "write 0 for Artifact or 1 for Clean"))
+        if pd.isna(r.label): probs.append(_label_problem(r))
         key = str(Path(r.path))
-        if key in seen: probs.append(_row_problem(r, f"duplicate of {seen[key][0]} row {seen[key][1]}", "remove one of the rows"))
-        else: seen[key] = (r.csv, r.row)
+        if key in seen: probs.append(_row_problem(r, f"duplicate of {seen[key]}", "remove one of the rows"))
+        else: seen[key] = _where(r)
         if probs: out[i] = probs
     return out
 
@@ -203,8 +492,26 @@ def _leakage_problems(df: pd.DataFrame, root: Path, bad: set) -> dict[int, list[
         first = rows.iloc[0]
         for i, r in zip(rows.index[1:], rows.iloc[1:].itertuples()):
             if r.split != first.split:
-                out[i] = [_row_problem(r, f"same image content as {first.csv} row {first.row} ({first.path}) in the "
+                out[i] = [_row_problem(r, f"same image content as {_where(first)} ({first.path}) in the "
                                          f"{first.split} split: leakage", f"keep the image in one split only")]
+    return out
+
+def _group_problems(df: pd.DataFrame, bad: set) -> dict[int, list[Problem]]:
+    "Rows of a group that sits mostly in another split (a group belongs in one split), keyed by the table index."
+    groups = _table_groups(df)
+    if groups is None: return {}
+    ok = df.assign(_group=groups)[~df.index.isin(bad) & (groups != '')]
+    out = {}
+    for g, rows in ok.groupby('_group', sort=False):
+        counts = rows.split.value_counts()
+        if len(counts) < 2: continue
+        home = min(counts.index, key=lambda s: (-counts[s], SPLIT_NAMES.index(s) if s in SPLIT_NAMES else 9))
+        first = rows[rows.split == home].iloc[0]
+        for i, r in zip(rows.index, rows.itertuples()):
+            if r.split != home:
+                out[i] = [_row_problem(r, f"group {g!r} straddles splits: {counts[home]} of its {len(rows)} images are in the "
+                                         f"{home} split (e.g. {_where(first)}, {first.path}): group leakage",
+                                      f"keep every image of the group in one split (move this one to {home}, or remove it)")]
     return out
 
 # %% ../nbs/01_data.ipynb #6daa853d
@@ -223,16 +530,34 @@ def _split_problems(df: pd.DataFrame, splits: Iterable[str]) -> list[Problem]:
     return probs
 
 # %% ../nbs/01_data.ipynb #67caf4cc
-def check_dataset(df: pd.DataFrame,  # table from `read_splits` (its `attrs['root']` is the data root)
+def _table_to_check(df, root, read_kw: dict) -> pd.DataFrame:
+    "The table `check_dataset` checks: `df` itself, or `read_splits` of the data root `df` with options `read_kw`."
+    if not isinstance(df, pd.DataFrame): return read_splits(df, **read_kw)
+    if read_kw:
+        raise TypeError(f"{sorted(read_kw)}: options of `read_splits`, used only when `check_dataset` is given a data root")
+    if root is None and 'root' not in df.attrs:
+        raise ValueError("the table has no `attrs['root']`: build it with `read_splits`, or pass `root=`")
+    return df
+
+def _merge_problems(into: dict, more: dict) -> None:
+    "Add the per-row problems `more` to `into` (both keyed by the table index)."
+    for i, probs in more.items(): into[i] = into.get(i, []) + probs
+
+@delegates(read_splits)
+def check_dataset(df: pd.DataFrame | str | Path,  # data root, or a table from `read_splits` (`attrs['root']`: its root)
                   drop_bad: bool = False,  # drop bad rows (and return them) instead of raising
                   check_images: bool = True,  # open every image (slower, finds truncated and non-image files)
                   check_leakage: bool = True,  # hash file contents to find the same image in two splits
-                  root: str | Path | None = None,  # data root, when `df` has none in `attrs`
+                  root: str | Path | None = None,  # data root, when `df` is a table with none in `attrs`
+                  check_groups: bool = True,  # report groups (a `group` column) that straddle two splits
+                  **kwargs,  # with a data root: options of `read_splits` (`label_pattern`, `group_col`, ...)
                  ) -> tuple[pd.DataFrame, list[Problem]]:
     "Find every problem in `df`; raise one `DatasetError` listing them, or with `drop_bad` drop bad rows."
+    df = _table_to_check(df, root, kwargs)
     root = Path(root or df.attrs['root']).resolve()
     per_row = _row_problems(df, root, check_images)
-    if check_leakage: per_row.update({i: per_row.get(i, []) + p for i, p in _leakage_problems(df, root, set(per_row)).items()})
+    if check_leakage: _merge_problems(per_row, _leakage_problems(df, root, set(per_row)))
+    if check_groups: _merge_problems(per_row, _group_problems(df, set(per_row)))
     row_probs = [p for i in df.index if i in per_row for p in per_row[i]]
     splits = df.attrs.get('splits', list(df.split.unique()))
     if row_probs and not drop_bad: raise DatasetError(row_probs + _split_problems(df, splits), root)
@@ -244,21 +569,29 @@ def check_dataset(df: pd.DataFrame,  # table from `read_splits` (its `attrs['roo
     return kept, row_probs
 
 # %% ../nbs/01_data.ipynb #053d196a
-def fold_splits(df: pd.DataFrame, n_folds: int = 5, fold: int = 0, seed: int = 0, valid_pct: float = 0.15) -> pd.DataFrame:
+def fold_splits(df: pd.DataFrame,  # split table (from `read_splits`)
+                n_folds: int = 5,  # number of folds
+                fold: int = 0,  # the fold that becomes the test split
+                seed: int = 0,  # seed of the folds and of the validation split
+                valid_pct: float = 0.15,  # validation share of all rows, taken from the other folds
+                group_col: str | None = None,  # column of groups kept in one split (None: a `group` column, if any)
+               ) -> pd.DataFrame:
     "Copy of split table `df` with fold `fold` of a stratified `n_folds`-fold split as 'test' and a stratified 'val' from the rest."
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
     if not 0 <= fold < n_folds: raise ValueError(f"fold {fold} is not in 0..{n_folds - 1}")
-    y = df['label'].astype(int).to_numpy()
-    test_idx = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))[fold][1]
+    y, groups = df['label'].astype(int).to_numpy(), _table_groups(df, group_col)
+    if groups is None: folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    else: folds = StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, group_ids(groups))
+    test_idx = list(folds)[fold][1]
     split = np.full(len(df), 'train', dtype=object); split[test_idx] = 'test'
     rest = np.flatnonzero(split != 'test')
-    inner = stratified_split(y[rest], valid_pct * len(df) / len(rest), 0, seed=seed + 1 + fold)
+    inner = stratified_split(y[rest], valid_pct * len(df) / len(rest), 0, seed=seed + 1 + fold,
+                             groups=None if groups is None else groups[rest])
     split[rest[inner == 'val']] = 'val'
     out = df.copy()
     out['split'] = split
     out.attrs = {**df.attrs, 'splits': ['train', 'val', 'test'], 'fold': (fold, n_folds, seed)}
     return out
-
 
 # %% ../nbs/01_data.ipynb #d4664c5c
 def _fastai_image_type():
@@ -327,12 +660,12 @@ def _roi_transform(roi):
         return FaceCrop() if isinstance(roi, str) else FaceCrop.from_settings(roi)
     return roi
 
-def _load_table(source, image_col, label_col, seed, valid_pct, test_pct) -> pd.DataFrame:
+def _load_table(source, image_col, label_col, seed, valid_pct, test_pct, **read_kw) -> pd.DataFrame:
     "The split table of `source`: a data root, or a table from `read_splits`."
     if isinstance(source, pd.DataFrame):
         if 'root' not in source.attrs: raise ValueError("a DataFrame source needs `attrs['root']`; build it with `read_splits`")
         return source
-    return read_splits(source, image_col, label_col, seed=seed, valid_pct=valid_pct, test_pct=test_pct)
+    return read_splits(source, image_col, label_col, seed=seed, valid_pct=valid_pct, test_pct=test_pct, **read_kw)
 
 # %% ../nbs/01_data.ipynb #0ab2c742
 def artifact_datablock(root: Path, size: int = 224, resize: str = 'squish', item_tfms=None, batch_tfms=None,
@@ -351,7 +684,7 @@ def artifact_datablock(root: Path, size: int = 224, resize: str = 'squish', item
                      splitter=ColSplitter('is_valid'), item_tfms=item, batch_tfms=batch)
 
 # %% ../nbs/01_data.ipynb #d3cff284
-def artifact_dataloaders(source,  # data root in the seed layout, or a table from `read_splits`
+def artifact_dataloaders(source,  # data root in any layout of `read_splits`, or a table from it
                          size: int = 224,  # input size in pixels
                          bs: int = 32,  # batch size
                          resize: str = 'squish',  # 'squish', 'crop', 'pad' or 'native'
@@ -366,12 +699,15 @@ def artifact_dataloaders(source,  # data root in the seed layout, or a table fro
                          drop_bad: bool = False,  # with `check`, drop bad rows instead of raising
                          image_col: str | None = None, label_col: str | None = None,
                          valid_pct: float = 0.15, test_pct: float = 0.15,
+                         label_pattern: str | None = None, group_col: str | None = None,  # read options of a data root
+                         layout: str | None = None,  # (see `read_splits`)
                          num_workers: int = 0,  # 0 is fastest on small CPU machines
                          **kwargs):  # passed to fastai's `DataBlock.dataloaders`
     "fastai `DataLoaders` over the train and val splits of `source`, training split oversampled."
     from fastai.torch_core import set_seed
     import fastai.callback.data  # noqa: F401  (adds `DataBlock.weighted_dataloaders`)
-    df = _load_table(source, image_col, label_col, seed, valid_pct, test_pct)
+    df = _load_table(source, image_col, label_col, seed, valid_pct, test_pct,
+                     label_pattern=label_pattern, group_col=group_col, layout=layout)
     if check: df, _ = check_dataset(df, drop_bad=drop_bad)
     root = Path(df.attrs['root'])
     table = df[df.split.isin(['train', 'val'])].reset_index(drop=True).assign(is_valid=lambda d: d.split == 'val')
@@ -398,9 +734,10 @@ def split_dataloader(dls, split: str | None = 'test', bs: int | None = None):
 
 # %% ../nbs/01_data.ipynb #d0b9b8be
 def load_table(data=None, train_csv=None, val_csv=None, test_csv=None, root=None, image_col=None, label_col=None,
-               seed: int = 0, drop_bad: bool = False):
-    "The checked split table of a data root or of split CSVs, and the problems dropped (with `drop_bad`)."
-    if data is not None: df = read_splits(data, image_col, label_col, seed=seed)
+               seed: int = 0, drop_bad: bool = False, label_pattern: str | None = None, group_col: str | None = None,
+               layout: str | None = None):
+    "The checked split table of a data root (any layout, see `read_splits`) or of split CSVs, and the problems dropped (with `drop_bad`)."
+    if data is not None: df = read_splits(data, image_col, label_col, seed=seed, label_pattern=label_pattern, group_col=group_col, layout=layout)
     else:
         if train_csv is None or val_csv is None: raise ValueError("give a data root, or at least --train-csv and --val-csv")
         csvs = {'train': train_csv, 'val': val_csv, 'test': test_csv}

@@ -204,11 +204,12 @@ def run_experiment(data,                           # data root (any layout `data
                    models: str | Path = 'models/experiment',  # where the model folders go
                    title: str | None = None, notes: Sequence[str] = (),  # report title, paragraphs before the generated notes
                    seed: int = 0, n_boot: int = 1000, drop_bad: bool = True, gradcam: bool = True, quiet: bool = False,
-                   times: dict | None = None) -> ExperimentResult:  # steps timed before the call (e.g. writing the data)
+                   times: dict | None = None,  # steps timed before the call (e.g. writing the data)
+                   read_options: dict | None = None) -> ExperimentResult:  # `data.read_splits` options: label_pattern, group_col, layout
     "Train `members`, score them on val and test, fit the mean and selective ensembles, write the report."
     times, models, t0, load = dict(times or {}), Path(models), time.perf_counter(), os.getloadavg()[0]
     with _step('data', times, quiet):
-        table, problems = (data, []) if isinstance(data, pd.DataFrame) else load_table(data, seed=seed, drop_bad=drop_bad)
+        table, problems = (data, []) if isinstance(data, pd.DataFrame) else load_table(data, seed=seed, drop_bad=drop_bad, **(read_options or {}))
         print_problems(problems)
     trained, skipped = train_members(table, members, models, times, quiet)
     with _step('reload models, score val and test', times, quiet):
@@ -253,7 +254,8 @@ def run_demo(data=None,                      # data root (any layout `read_split
              n: int = 1500, img_size: int = 64,  # synthetic dataset: images and their side in pixels
              size: int | None = None, epochs: int = 6, bs: int = 32,  # input size (None: 64 synthetic, 128 --data), epochs, batch
              archs=DEMO_ARCHS, roi: bool = True,  # timm architectures; also train archs[0] on face crops
-             gradcam: bool = True, seed: int = 0, n_boot: int = 1000, drop_bad: bool = True, quiet: bool = False) -> dict:
+             gradcam: bool = True, seed: int = 0, n_boot: int = 1000, drop_bad: bool = True, quiet: bool = False,
+             read_options: dict | None = None) -> dict:  # how to read `data` (`read_splits` options: label_pattern, group_col, layout)
     "The main job: `run_experiment` with the demo's members on `data` (or the synthetic set); returns the report paths."
     t0, times = time.perf_counter(), {}
     size = size or (64 if data is None else 128)
@@ -262,7 +264,7 @@ def run_demo(data=None,                      # data root (any layout `read_split
             if data is None else f"the data root `{root}`")
     members = demo_members(archs, size, epochs, bs, seed, roi, quiet, probe_size=img_size if data is None else None)  # the probe reads native pixels
     res = run_experiment(root, members, out, models, notes=[f"Job: `artifact-fastai demo` on {what}."], seed=seed, n_boot=n_boot,
-                         drop_bad=drop_bad, gradcam=gradcam, quiet=quiet, times=times,
+                         drop_bad=drop_bad, gradcam=gradcam, quiet=quiet, times=times, read_options=read_options,
                          title='artifact_fastai demo: ' + ('synthetic data' if data is None else Path(data).name))
     if not quiet: print(res.paths['metrics_md'].read_text())
     print(f"demo finished in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

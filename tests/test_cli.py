@@ -349,3 +349,22 @@ def test_demo_notes_describe_how_each_member_was_trained():
     assert 'clip_probe' not in job  # not trained, not described
     only_probe = experiment_notes(members, ['feature_probe'], [], {}, Path('m'), {}, 1.0, 0.5)[0]
     assert 'focal loss' not in only_probe
+
+
+def test_check_and_train_read_the_seeds_own_layout_without_options(data, tmp_path, capsys):
+    "`train/` and `test/` of `image_<id>_<label>.png` (the seed's data): check names the layout, train needs no option (issue 20)."
+    seed_root = tmp_path/'trainee_dataset'
+    for split, csvs in (('train', ('train.csv', 'val.csv')), ('test', ('test.csv',))):
+        (seed_root/split).mkdir(parents=True)
+        for c in csvs:
+            for i, r in enumerate(read_rows(data/c)):
+                label = r.get('label')
+                shutil.copy(data/r['image'], seed_root/split/f"image_{c[:2]}{i:04d}_{label}.png")
+    assert main(['check', str(seed_root)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith('layout: split-folders: train/ (labels in file names), test/ (labels in file names)'), out
+    assert 'validation = 15% of train/' in out
+    model = tmp_path/'m'
+    assert main(['train', '--data', str(seed_root), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--bs', '16',
+                 '--no-pretrained', '--out', str(model), '--quiet']) == EXIT_OK
+    assert (model/'model.safetensors').is_file()
