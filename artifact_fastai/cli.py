@@ -250,7 +250,7 @@ def cmd_demo(args) -> int:
                           seed=args.seed, quiet=args.quiet, n_boot=args.n_boot, drop_bad=args.drop_bad,
                           read_options=dict(label_pattern=args.label_pattern, group_col=args.group_col, layout=args.layout))
     except (FileNotFoundError, DatasetError) as e: return _fail(str(e))
-    print(f"\nreport: {paths['html']}\n        {paths['md']}")
+    print(f"\nreport: {Path(paths['html']).resolve()}\n        {paths['md']}")
     return EXIT_OK
 
 # %% ../nbs/13_cli.ipynb #cef6455c

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from .core import seed_everything
-from .synth import make_synthetic_dataset
+from .synth import make_synthetic_dataset, artifact_regions
 from .data import artifact_dataloaders, load_table, print_problems
 from .metrics import Threshold, choose_threshold
 from .learner import save_detector, lite_checkpoint
@@ -25,14 +25,15 @@ from .anomaly import anomaly_learner
 from .ensemble import EnsembleDetector
 from .kinds import load_detector
 from .predict import split_scores
-from .interpret import GradCAMInterpretation
-from .report import ModelResult, build_report, image_grid
+from .interpret import GradCAMInterpretation, pointing_game
+from .report import ModelResult, build_report, image_grid, markdown_table
 from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe
 
 # %% auto #0
 __all__ = ['DEMO_ARCHS', 'Member', 'classifier_member', 'probe_member', 'train_anomaly', 'train_clip', 'anomaly_member',
-           'clip_member', 'train_members', 'member_scores', 'fit_ensembles', 'model_results', 'gradcam_grids',
-           'ExperimentResult', 'experiment_notes', 'run_experiment', 'demo_data', 'demo_members', 'run_demo']
+           'clip_member', 'train_members', 'member_scores', 'fit_ensembles', 'model_results', 'best_classifiers',
+           'pointing_score', 'gradcam_grids', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes',
+           'run_experiment', 'demo_data', 'demo_members', 'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -154,19 +155,37 @@ def model_results(detectors: dict, table, split: str = 'test', threshold: str = 
     return results
 
 # %% ../nbs/15a_experiment.ipynb #f07c1dd0
-def gradcam_grids(dets: dict, table, y_val, P_val, k: int = 8) -> dict:
-    "GradCAM grids (report section title -> figure) on test images: best full-frame classifier and best face-ROI one."
+def best_classifiers(dets: dict, y_val, P_val) -> dict:
+    "{'full': name, 'roi': name} of the best full-frame and face-ROI classifiers by val AUC (GradCAM explains those)."
     names = list(dets)
     cls = [i for i, n in enumerate(names) if dets[n].config.kind == 'classifier']
-    full, roi = [i for i in cls if not dets[names[i]].config.roi], [i for i in cls if dets[names[i]].config.roi]
     auc = lambda i: roc_auc_score(y_val == 0, P_val[i])
+    groups = {'full': [i for i in cls if not dets[names[i]].config.roi], 'roi': [i for i in cls if dets[names[i]].config.roi]}
+    return {k: names[max(v, key=auc)] for k, v in groups.items() if v}
+
+def pointing_score(det, table, k: int = 40) -> dict | None:
+    "Pointing game of `det`'s GradCAM on up to `k` test Artifact images whose defect boxes are known (`synth` data), else None."
+    root = Path(table.attrs['root'])
+    if not (root/'artifacts.csv').is_file(): return None
+    regions = artifact_regions(root)
+    regions = regions[~regions.index.duplicated()]
+    test = table[(table.split == 'test') & (table.label == 0) & table.path.isin(regions.index)].head(k)
+    if not len(test): return None
+    files = [str(root/p) for p in test.path]
+    boxes = regions.loc[test.path].set_axis(files)
+    pg = pointing_game(GradCAMInterpretation.from_detector(det, files), boxes)
+    return dict(hit_rate=float(pg.hit.mean()), chance=float(pg.chance.mean()), n=len(pg))
+
+def gradcam_grids(dets: dict, table, y_val, P_val, k: int = 8) -> dict:
+    "GradCAM grids (report section title -> figure) on test images: best full-frame classifier and best face-ROI one."
+    best = best_classifiers(dets, y_val, P_val)
     test = table[table.split == 'test']
     rows = pd.concat([test[test.label == 0].head(k - 2), test[test.label == 1].head(2)])  # mostly Artifact, two Clean
     files, labels = [str(Path(table.attrs['root'])/p) for p in rows.path], rows.label.tolist()
     grids = {}
-    for title, pick, whole in (('GradCAM, full frame', full, False), ('GradCAM, face ROI', roi, True)):
-        if not pick: continue
-        name = names[max(pick, key=auc)]
+    for title, key, whole in (('GradCAM, full frame', 'full', False), ('GradCAM, face ROI', 'roi', True)):
+        if key not in best: continue
+        name = best[key]
         interp = GradCAMInterpretation.from_detector(dets[name], files, labels=labels)
         interp.save(Path('gradcam_outputs')/name, roi_dir=Path('gradcam_outputs_roi')/name)
         panels = [interp.panel(i, whole, 256) for i in range(len(interp))]
@@ -182,6 +201,18 @@ class ExperimentResult:
     trained: list        # member names trained
     skipped: list        # notes on members skipped or failed
     times: dict          # seconds per step
+    pointing: dict | None = None  # GradCAM pointing game of the best full-frame classifier (data with known defect boxes)
+
+def pointing_note(pointing: dict) -> str:
+    "One sentence on the pointing game of `pointing['member']`."
+    return (f"Where the model looks: the GradCAM peak of `{pointing['member']}` (the best full-frame classifier on val) falls inside the "
+            f"known defect box on {pointing['hit_rate']:.0%} of {pointing['n']} test Artifact images (pointing game; a random "
+            f"point would hit {pointing['chance']:.0%}).")
+
+def short_table(table: pd.DataFrame) -> str:
+    "Model, AUC, AP and Artifact recall at each model's val threshold, best AUC first, as Markdown (the terminal's summary)."
+    cols = [c for c in ('model', 'auc', 'ap', 'recall', 'precision', 'threshold') if c in table]
+    return markdown_table(table[cols].sort_values('auc', ascending=False), 3)
 
 def experiment_notes(members, trained, skipped, dets, models, times, total, load) -> list:
     "Paragraphs on how the experiment ran: members, ensembles, skipped members, face crops, timings."
@@ -218,15 +249,19 @@ def run_experiment(data,                           # data root (any layout `data
     results = [ModelResult(n, y_test, P_test[i], Threshold(d.config.threshold, d.config.threshold_source)) for i, (n, d) in enumerate(dets.items())]
     with _step('ensembles', times, quiet):
         results += [ModelResult(n, y_test, p, t, unsure=u) for n, p, t, u in fit_ensembles(dets, P_val, y_val, P_test, models)]
-    grids = {}
+    grids, pointing = {}, None
     if gradcam:
-        with _step('gradcam', times, quiet): grids = gradcam_grids(dets, table, y_val, P_val)
+        with _step('gradcam', times, quiet):
+            grids = gradcam_grids(dets, table, y_val, P_val)
+            best = best_classifiers(dets, y_val, P_val).get('full')
+            pointing = pointing_score(dets[best], table) if best else None
+    if pointing: pointing['member'] = best; notes = [*notes, pointing_note(pointing)]
     notes = list(notes) + experiment_notes(members, trained, skipped, dets, models, times, time.perf_counter() - t0, load)
     root = table.attrs.get('root', data)
     with _step('report', times, quiet):
         paths = build_report(out, results, data=table, data_name=str(root), n_boot=n_boot, notes=notes, gradcam=grids,
                              title=title or f'artifact_fastai experiment: {Path(str(root)).name}')
-    return ExperimentResult(pd.read_csv(paths['metrics_csv']), paths, trained, skipped, times)
+    return ExperimentResult(pd.read_csv(paths['metrics_csv']), paths, trained, skipped, times, pointing)
 
 # %% ../nbs/15a_experiment.ipynb #424921a1
 DEMO_ARCHS = ('efficientnet_lite0', 'resnet18', 'convnext_atto')
@@ -266,6 +301,7 @@ def run_demo(data=None,                      # data root (any layout `read_split
     res = run_experiment(root, members, out, models, notes=[f"Job: `artifact-fastai demo` on {what}."], seed=seed, n_boot=n_boot,
                          drop_bad=drop_bad, gradcam=gradcam, quiet=quiet, times=times, read_options=read_options,
                          title='artifact_fastai demo: ' + ('synthetic data' if data is None else Path(data).name))
-    if not quiet: print(res.paths['metrics_md'].read_text())
     print(f"demo finished in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    print(short_table(res.table))
+    if res.pointing: print(pointing_note(res.pointing))
     return res.paths

@@ -286,9 +286,13 @@ def test_import_and_help_stay_light():
     assert out.stdout.strip() == '[]', out.stderr
 
 
-def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch):
+def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     paths = run_demo(n=100, img_size=32, size=32, epochs=1, archs=('resnet18',), n_boot=50, quiet=True)
+    out = capsys.readouterr().out  # the terminal ends with the short table and the pointing game (issue 19)
+    assert '| model | auc | ap | recall | precision | threshold |' in out and '| ensemble_selective |' in out
+    assert 'GradCAM peak of `resnet18`' in out and 'known defect box on' in out
+    assert 'pointing game' in paths['md'].read_text()
     assert paths['html'] == Path('reports/demo/report.html') and paths['html'].is_file()
     names = {r['model'] for r in read_rows(paths['metrics_csv'])}
     members = {'feature_probe', 'resnet18', 'resnet18_roi', 'anomaly_autoencoder'}
