@@ -165,16 +165,16 @@ def cmd_evaluate(args) -> int:
 # %% ../nbs/13_cli.ipynb #ec0d64d2
 def cmd_predict(args) -> int:
     "Predict a folder / CSV / glob into a CSV, resuming a partial output; exit 1 when some images were unreadable."
-    from artifact_fastai.predict import image_source, _check_meta, PredictionCSV, predict_to_csv
+    from artifact_fastai.predict import image_source, _check_meta, PredictionCSV, predict_to_csv, predict_columns
     from artifact_fastai.kinds import load_detector
     out = Path(args.out)
     model_id = str(Path(args.model).resolve())
     try:
         source = image_source(args.images, args.image_col)
+        detector = load_detector(args.model)
         if not args.force:
             _check_meta(out, model_id, force=False)
-            if out.exists(): PredictionCSV(out)  # refuses a file that is not a predictions CSV, before any work
-        detector = load_detector(args.model)
+            if out.exists(): PredictionCSV(out, predict_columns(detector))  # refuses a file that is not this model's predictions, before any work
     except (FileNotFoundError, FileExistsError, ValueError) as e: return _fail(str(e))
     s = predict_to_csv(detector, source, out, args.bs, args.force, model_id, args.unsure_band,
                        args.faces, args.quiet, args.stop_after_batches, args.batch_delay)

@@ -18,8 +18,8 @@ from .detector import IMAGE_SUFFIXES
 from .ensemble import decide
 
 # %% auto #0
-__all__ = ['PREDICT_COLUMNS', 'tqdm_bar', 'image_source', 'PredictionCSV', 'roi_settings', 'face_checker', 'predict_batch',
-           'predict_to_csv', 'score_items', 'split_scores']
+__all__ = ['PREDICT_COLUMNS', 'tqdm_bar', 'image_source', 'detector_categories', 'predict_columns', 'PredictionCSV', 'reason',
+           'roi_settings', 'face_checker', 'predict_batch', 'predict_to_csv', 'score_items', 'split_scores']
 
 # %% ../nbs/09b_predict.ipynb #9d6f02f5
 def tqdm_bar(iterable=None, total=None, desc='', quiet=False, unit='img'):
@@ -62,19 +62,28 @@ def image_source(source: str | Path, image_col: str | None = None):
 # %% ../nbs/09b_predict.ipynb #c23995c0
 PREDICT_COLUMNS = ('path', 'prob_artifact', 'label', 'face_found', 'error')
 
+def detector_categories(detector) -> list[str]:
+    "The artifact categories `detector` scores besides P(Artifact) (a category-aware kind), else []."
+    return list(getattr(detector, 'categories', None) or []) if hasattr(detector, 'category_proba') else []
+
+def predict_columns(detector=None) -> tuple:
+    "The columns `predict_to_csv` writes for `detector`: `PREDICT_COLUMNS`, then `prob_<category>` and `reason` when it has categories."
+    cats = detector_categories(detector)
+    return PREDICT_COLUMNS + tuple(f'prob_{c}' for c in cats) + (('reason',) if cats else ())
+
 class PredictionCSV:
-    "The predictions file `path`: reads the rows already written (for resuming) and appends batches durably."
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    "The predictions file `path` with `columns`: reads the rows already written (for resuming) and appends batches durably."
+    def __init__(self, path: str | Path, columns: tuple = PREDICT_COLUMNS):
+        self.path, self.columns = Path(path), tuple(columns)
         self.done, self.n_errors, self.repaired = set(), 0, False
         if self.path.exists(): self._read()
 
     def _read(self):
         "Check the header (before touching anything), drop a partial last line, collect written paths, count errors."
         with open(self.path, newline='') as f: header = f.readline()
-        if header and header.rstrip('\r\n') != ','.join(PREDICT_COLUMNS):
-            raise ValueError(f"{self.path} exists and is not a predictions file (first line {header[:80]!r}); "
-                             "pass --force to replace it or choose another --out")
+        if header and header.rstrip('\r\n') != ','.join(self.columns):
+            raise ValueError(f"{self.path} exists and is not a predictions file of this model (first line {header[:80]!r}, "
+                             f"expected {','.join(self.columns)!r}); pass --force to replace it or choose another --out")
         with open(self.path, 'rb+') as f:
             data = f.read()
             if data and not data.endswith(b'\n'): f.truncate(data.rfind(b'\n') + 1); self.repaired = True
@@ -88,7 +97,7 @@ class PredictionCSV:
         "Write `rows` as complete lines in one write, then flush and fsync (the header first in a new file)."
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator='\n')
-        if not self.path.exists() or self.path.stat().st_size == 0: w.writerow(PREDICT_COLUMNS)
+        if not self.path.exists() or self.path.stat().st_size == 0: w.writerow(self.columns)
         w.writerows(rows)
         with open(self.path, 'a', newline='') as f:
             f.write(buf.getvalue()); f.flush(); os.fsync(f.fileno())
@@ -97,19 +106,26 @@ class PredictionCSV:
 # %% ../nbs/09b_predict.ipynb #7dc67c30
 def _error_text(e: Exception) -> str: return f"{type(e).__name__}: {e}".replace('\n', ' ')
 
-def _probs_and_labels(detector, imgs: list, unsure_band: float = 0.0) -> tuple[list, list]:
-    "P(Artifact) and 'Artifact'/'Clean'/'Unsure' for PIL `imgs`."
-    spec = getattr(detector, 'spec', None)
+def _probs_and_labels(detector, imgs: list, unsure_band: float = 0.0) -> tuple[list, list, list]:
+    "P(Artifact), 'Artifact'/'Clean'/'Unsure' and the category probabilities (a tuple per image, empty without categories) for PIL `imgs`."
+    spec, cats = getattr(detector, 'spec', None), detector_categories(detector)
+    C = np.asarray(detector.category_proba(imgs), dtype=float).reshape(len(imgs), len(cats)) if cats else np.zeros((len(imgs), 0))
     if spec is not None and getattr(spec, 'abstain_rule', None) and hasattr(detector, 'predict_with_unsure'):
         df = detector.predict_with_unsure(imgs)
-        return df['prob_artifact'].tolist(), df['label'].tolist()
+        return df['prob_artifact'].tolist(), df['label'].tolist(), [tuple(r) for r in C]
     p = np.asarray(detector.predict_proba(imgs), dtype=float).reshape(-1)
     if len(p) != len(imgs): raise ValueError(f"detector returned {len(p)} probabilities for {len(imgs)} images")
     t = float(detector.config.threshold)
-    return p.tolist(), decide(p, t, np.abs(p - t) < unsure_band if unsure_band > 0 else None).tolist()
+    return p.tolist(), decide(p, t, np.abs(p - t) < unsure_band if unsure_band > 0 else None).tolist(), [tuple(r) for r in C]
+
+def reason(label: str, category_probs, categories: list[str], min_p: float = 0.5) -> str:
+    "Why an image was flagged: the categories at or above `min_p`, most likely first (else the most likely one); '' unless Artifact/Unsure."
+    if label not in ('Artifact', 'Unsure') or not len(categories): return ''
+    order = sorted(zip(category_probs, categories), reverse=True)
+    return ';'.join(c for p, c in order if p >= min_p) or order[0][1]
 
 def _score_isolating(detector, imgs: list, unsure_band: float = 0.0) -> list:
-    "Per image (prob, label) or an exception: the batch at once, else image by image when the batch fails."
+    "Per image (prob, label, category probs) or an exception: the batch at once, else image by image when the batch fails."
     try: return list(zip(*_probs_and_labels(detector, imgs, unsure_band)))
     except Exception:
         if len(imgs) == 1: raise
@@ -146,18 +162,21 @@ def face_checker(detector=None, mode: str = 'auto'):
 
 # %% ../nbs/09b_predict.ipynb #cbd90ac2
 def predict_batch(detector, items: list[tuple[str, str]], unsure_band: float = 0.0, faces=None) -> list[tuple]:
-    "Rows (path, prob_artifact, label, face_found, error) for the (key, file) `items`, in order."
+    "Rows of `predict_columns(detector)` (path, prob_artifact, label, face_found, error[, prob_<category>..., reason]) for the (key, file) `items`."
+    cats = detector_categories(detector)
+    blank = ('',) * (len(cats) + 1) if cats else ()
     rows, imgs, where = [None] * len(items), [], []
     for i, (key, file) in enumerate(items):
         try: imgs.append(open_image(file)); where.append(i)
-        except Exception as e: rows[i] = (key, '', '', '', _error_text(e))
+        except Exception as e: rows[i] = (key, '', '', '', _error_text(e), *blank)
     scored = _score_isolating(detector, imgs, unsure_band) if imgs else []
     for i, img, res in zip(where, imgs, scored):
         key = items[i][0]
-        if isinstance(res, Exception): rows[i] = (key, '', '', '', _error_text(res)); continue
+        if isinstance(res, Exception): rows[i] = (key, '', '', '', _error_text(res), *blank); continue
         try: face = '' if faces is None else {True: 'True', False: 'False', None: ''}[faces(img)]
         except Exception: face = ''
-        rows[i] = (key, f'{float(res[0]):.6f}', res[1], face, '')
+        extra = (*(f'{float(c):.6f}' for c in res[2]), reason(res[1], res[2], cats)) if cats else ()
+        rows[i] = (key, f'{float(res[0]):.6f}', res[1], face, '', *extra)
     return rows
 
 # %% ../nbs/09b_predict.ipynb #c5685570
@@ -183,9 +202,10 @@ def predict_to_csv(detector, source, out: str | Path, bs: int = 32, force: bool 
     out = Path(out)
     items = image_source(source) if not callable(source) else source
     _check_meta(out, model_id, force)
-    pred = PredictionCSV(out)
+    columns = predict_columns(detector)
+    pred = PredictionCSV(out, columns)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if model_id is not None: _meta_path(out).write_text(json.dumps({'model': model_id, 'columns': PREDICT_COLUMNS}) + '\n')
+    if model_id is not None: _meta_path(out).write_text(json.dumps({'model': model_id, 'columns': columns}) + '\n')
     found, n_before = face_checker(detector, faces), len(pred.done)
     total = sum(1 for _ in items())
     bar, batch, n_batches = tqdm_bar(total=total, desc='predict', quiet=quiet), [], 0
