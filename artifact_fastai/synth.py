@@ -10,15 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from .core import ARTIFACT, CLEAN, stratified_split
 
 # %% auto #0
-__all__ = ['SOURCE_IMAGES', 'ARTIFACT_KINDS', 'DEFECTS', 'source_image', 'clean_image', 'add_checkerboard', 'add_blend',
-           'add_warp', 'add_duplicate', 'add_spectral', 'artifact_image', 'make_synthetic_dataset', 'artifact_regions',
-           'artifact_mask']
+__all__ = ['SOURCE_IMAGES', 'ARTIFACT_KINDS', 'DEFECTS', 'TRACE_STRENGTH', 'FACE_SOURCES', 'PORTRAIT_SOURCES', 'SUPERSAMPLE',
+           'PORTRAIT_DEFECTS', 'PORTRAIT_KINDS', 'NEEDS_FACE', 'CATEGORIES', 'PORTRAIT_STRENGTH', 'STYLES',
+           'REGION_COLUMNS', 'source_image', 'clean_image', 'add_checkerboard', 'add_blend', 'add_warp',
+           'add_duplicate', 'add_spectral', 'artifact_image', 'portrait_source', 'portrait_scene', 'font_path',
+           'draw_text', 'draw_watermark', 'draw_tattoo', 'draw_face_mask', 'draw_feature', 'draw_seam', 'draw_hand',
+           'portrait_image', 'make_synthetic_dataset', 'artifact_regions', 'artifact_mask']
 
 # %% ../nbs/02_synth.ipynb #d8785fd6
 SOURCE_IMAGES = ('astronaut', 'chelsea', 'coffee', 'rocket', 'immunohistochemistry', 'hubble_deep_field', 'retina',
@@ -134,51 +137,362 @@ def _mask_box(mask: np.ndarray, level: float = 0.1):
     if not len(xs): return None
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
-def artifact_image(size: int, rng: np.random.Generator, kind: str | None = None, kinds=ARTIFACT_KINDS):
+TRACE_STRENGTH = (0.5, 1.5)
+
+def artifact_image(size: int, rng: np.random.Generator, kind: str | None = None, kinds=ARTIFACT_KINDS,
+                   strength=TRACE_STRENGTH):  # (low, high) range of the amplitude factor
     "A clean image with one defect: returns (image, mask, record) where record holds kind, box and strength."
     kind = kind or kinds[rng.integers(len(kinds))]
     if kind not in DEFECTS: raise ValueError(f"unknown artifact kind {kind!r}; choose from {list(DEFECTS)}")
-    img, box, strength = clean_image(size, rng), _random_box(size, rng), float(rng.uniform(0.5, 1.5))
+    img, box, strength = clean_image(size, rng), _random_box(size, rng), float(rng.uniform(*strength))
     out, mask = DEFECTS[kind](img, box, strength, rng)
     x, y, w, h = _mask_box(mask) or box
     return np.clip(out, 0, 1).astype(np.float32), mask, dict(kind=kind, x=x, y=y, w=w, h=h, strength=round(strength, 3))
 
+# %% ../nbs/02_synth.ipynb #bf407eb3
+FACE_SOURCES = {  # face landmarks in source pixels: skin box (x, y, w, h), eye centres, mouth centre
+    'astronaut': dict(face=(180, 72, 90, 96), eyes=((201, 100), (246, 103)), mouth=(224, 142), bottom=330),
+    'grace_hopper': dict(face=(168, 140, 196, 190), eyes=((230, 187), (302, 187)), mouth=(266, 284), bottom=480),
+}  # bottom: crops end above this row, so the badges and name tags below it (real text) stay out of the Clean images
+PORTRAIT_SOURCES = {'astronaut': 0.3, 'grace_hopper': 0.3, 'chelsea': 0.1, 'coffee': 0.08, 'rocket': 0.06,
+                    'camera': 0.06, 'immunohistochemistry': 0.05, 'brick': 0.05}  # source: share of the images
+
+def portrait_source(name: str) -> np.ndarray:
+    "RGB float array of `name`: a scikit-image photograph, or matplotlib's `grace_hopper` sample portrait."
+    if name != 'grace_hopper': return source_image(name)
+    if name not in _source_cache:
+        import matplotlib.cbook
+        with Image.open(matplotlib.cbook.get_sample_data('grace_hopper.jpg')) as im:
+            _source_cache[name] = np.asarray(im.convert('RGB'), dtype=np.float32) / 255.0
+    return _source_cache[name]
+
+# %% ../nbs/02_synth.ipynb #eed99144
+def _face_crop(h: int, w: int, face, rng, bottom: int | None = None) -> tuple[int, int, int]:
+    "A random square crop (x, y, side) of an `h`x`w` source that holds the whole `face` box and ends above row `bottom`."
+    fx, fy, fw, fh = face
+    h = min(h, bottom or h)
+    side = int(min(h, w, max(fw, fh) * rng.uniform(1.6, 3.4)))
+    x = int(rng.integers(max(0, fx + fw - side), min(fx, w - side) + 1))
+    y = int(rng.integers(max(0, fy + fh - side), min(fy, h - side) + 1))
+    return x, y, side
+
+def _map_face(face: dict, x: int, y: int, scale: float, size: int, flip: bool) -> dict:
+    "The landmarks of `face` after cropping at (x, y), scaling by `scale` and an optional horizontal flip."
+    fx = lambda px: (size - 1 - (px - x) * scale) if flip else (px - x) * scale
+    bx, by, bw, bh = face['face']
+    box = (min(fx(bx), fx(bx + bw)), (by - y) * scale, bw * scale, bh * scale)
+    eyes = sorted((fx(ex), (ey - y) * scale) for ex, ey in face['eyes'])
+    return dict(face=box, eyes=eyes, mouth=(fx(face['mouth'][0]), (face['mouth'][1] - y) * scale))
+
+def portrait_scene(size: int, rng: np.random.Generator, sources=PORTRAIT_SOURCES) -> tuple[np.ndarray, dict | None]:
+    "A clean `size`x`size` scene (face-centred crop of a portrait, or another photograph) and its face landmarks or None."
+    names = list(sources); p = np.array([sources[k] for k in names], dtype=float)
+    name = names[rng.choice(len(names), p=p / p.sum())]
+    src = portrait_source(name); h, w = src.shape[:2]
+    if name in FACE_SOURCES: x, y, side = _face_crop(h, w, FACE_SOURCES[name]['face'], rng, FACE_SOURCES[name].get('bottom'))
+    else:
+        side = int(min(h, w) * rng.uniform(0.4, 1.0))
+        x, y = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+    crop = (src[y:y + side, x:x + side] * 255).round().astype(np.uint8)
+    pil = Image.fromarray(crop.squeeze(-1) if crop.shape[-1] == 1 else crop).resize((size, size), Image.Resampling.LANCZOS)
+    img = np.asarray(pil, dtype=np.float32) / 255.0
+    img = img[..., None] if img.ndim == 2 else img
+    flip = bool(rng.random() < 0.5)
+    if flip: img = img[:, ::-1]
+    img = np.clip(np.broadcast_to(_jitter_colour(img, rng), (size, size, 3)), 0, 1).astype(np.float32)
+    face = _map_face(FACE_SOURCES[name], x, y, size / side, size, flip) if name in FACE_SOURCES else None
+    return img, face
+
+# %% ../nbs/02_synth.ipynb #20603465
+SUPERSAMPLE = 4  # shapes are drawn at 4x and box-filtered down: antialiased edges
+
+def _draw_alpha(size: int, draw, ss: int = SUPERSAMPLE) -> np.ndarray:
+    "Antialiased coverage (size, size) in [0, 1] of what `draw(ImageDraw, scale)` paints in white on black."
+    canvas = Image.new('L', (size * ss, size * ss), 0)
+    draw(ImageDraw.Draw(canvas), ss)
+    return np.asarray(canvas.resize((size, size), Image.Resampling.BOX), dtype=np.float32) / 255.0
+
+def font_path(bold: bool = False) -> Path:
+    "The DejaVu Sans font file that ships with matplotlib (no download)."
+    import matplotlib
+    return Path(matplotlib.get_data_path())/'fonts'/'ttf'/('DejaVuSans-Bold.ttf' if bold else 'DejaVuSans.ttf')
+
+def _text_alpha(size: int, text: str, px: float, angle: float, centre, bold: bool) -> np.ndarray:
+    "Antialiased coverage of `text` at `px` pixels high, rotated by `angle` degrees, centred at `centre`."
+    font = ImageFont.truetype(str(font_path(bold)), max(4, int(px * 2)))
+    l, t, r, b = font.getbbox(text)
+    tile = Image.new('L', (r - l + 4, b - t + 4), 0)
+    ImageDraw.Draw(tile).text((2 - l, 2 - t), text, fill=255, font=font)
+    tile = tile.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+    tile = tile.resize((max(1, tile.width // 2), max(1, tile.height // 2)), Image.Resampling.BOX)
+    canvas = Image.new('L', (size, size), 0)
+    canvas.paste(tile, (int(centre[0] - tile.width / 2), int(centre[1] - tile.height / 2)))
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+_WORDS = ('SAMPLE', 'PREVIEW', 'stock', 'Photo', 'DRAFT', 'AI', 'studio', 'shutter', 'Getty', 'pixel', 'dream',
+          '© 2024', 'www', 'portrait', 'LOGO', 'HD', 'free', 'Art', 'Nº 7', 'render')
+
+def _random_text(rng: np.random.Generator) -> str:
+    "A watermark-like word, a random code, or both."
+    word = str(_WORDS[rng.integers(len(_WORDS))])
+    code = ''.join(rng.choice(list('ABCDEFGHJKLMNPRSTUVWXYZ0123456789'), int(rng.integers(2, 6))))
+    return [word, code, f'{word} {code}'][int(rng.integers(3))]
+
+# %% ../nbs/02_synth.ipynb #09c2a7d4
+def _ink(rng: np.random.Generator) -> np.ndarray:
+    "A text colour: white, black or a random saturated colour."
+    pick = int(rng.integers(3))
+    return np.full(3, 1.0 if pick == 0 else 0.0, np.float32) if pick < 2 else rng.uniform(0, 1, 3).astype(np.float32)
+
+def draw_text(img, face, strength, rng):
+    "Rendered text (a caption, signature or logo word) at a random place, height 5-14% of the side, faint to opaque."
+    size = img.shape[0]
+    px = size * (0.05 + 0.09 * strength)
+    centre = rng.uniform(0.12, 0.88, 2) * size
+    alpha = _text_alpha(size, _random_text(rng), px, float(rng.choice([0, 0, rng.uniform(-20, 20)])), centre, bool(rng.random() < 0.5))
+    layer = np.broadcast_to(_ink(rng), img.shape)
+    return layer, alpha * (0.5 + 0.5 * strength)
+
+def draw_watermark(img, face, strength, rng):
+    "A large, rotated, semi-transparent watermark word, once or repeated along a line."
+    size = img.shape[0]
+    px, angle, text = size * (0.09 + 0.09 * strength), float(rng.uniform(-45, 45)), _random_text(rng)
+    centre, step = rng.uniform(0.3, 0.7, 2) * size, np.array([np.sin(np.radians(angle)), np.cos(np.radians(angle))]) * px * 2.2
+    alpha = np.zeros((size, size), np.float32)
+    for k in range(int(rng.integers(1, 4))): alpha = np.maximum(alpha, _text_alpha(size, text, px, angle, centre + k * step, True))
+    grey = np.float32(rng.uniform(0.75, 1.0) if rng.random() < 0.8 else rng.uniform(0.0, 0.3))
+    return np.full(img.shape, grey, np.float32), alpha * (0.2 + 0.4 * strength)
+
+# %% ../nbs/02_synth.ipynb #7d67f6c9
+def _region(size: int, face, rng, frac=(0.2, 0.4)) -> tuple[float, float, float, float]:
+    "Where a drawn defect goes: the face (forehead to chin, with a margin) when there is one, else a random box."
+    if face is not None:
+        x, y, w, h = face['face']
+        return x - 0.1 * w, y, w * 1.2, h * 1.1
+    w = size * rng.uniform(*frac)
+    return (*(rng.uniform(0, size - w, 2)), w, w)
+
+def _stroke(rng, box, n: int = 12) -> list[tuple[float, float]]:
+    "A smooth random curve (a random walk of the heading) inside `box`."
+    x, y, w, h = box
+    pt, heading, step = rng.uniform(0.2, 0.8, 2) * (w, h) + (x, y), rng.uniform(0, 2 * np.pi), max(w, h) * rng.uniform(0.05, 0.1)
+    turn = rng.uniform(-0.6, 0.6)
+    pts = [tuple(pt)]
+    for _ in range(n):
+        heading += turn + rng.normal(0, 0.25)
+        pt = np.clip(pt + step * np.array([np.cos(heading), np.sin(heading)]), (x, y), (x + w, y + h))
+        pts.append(tuple(pt))
+    return pts
+
+def draw_tattoo(img, face, strength, rng):
+    "Tattoo-like ink: 2-5 smooth dark strokes (and sometimes a ring) on the face or anywhere, darkening the skin."
+    size = img.shape[0]
+    box, width = _region(size, face, rng), size * (0.008 + 0.014 * strength)
+    strokes = [_stroke(rng, box) for _ in range(int(rng.integers(2, 6)))]
+    ring = (rng.uniform(0.3, 0.7, 2) * box[2:] + box[:2], box[2] * rng.uniform(0.06, 0.15)) if rng.random() < 0.5 else None
+    def draw(d, ss):
+        for pts in strokes: d.line([(px * ss, py * ss) for px, py in pts], fill=255, width=max(1, int(width * ss)), joint='curve')
+        if ring: (cx, cy), r = ring; d.ellipse([(cx - r) * ss, (cy - r) * ss, (cx + r) * ss, (cy + r) * ss], outline=255, width=max(1, int(width * ss)))
+    ink = rng.uniform([0.1, 0.1, 0.2], [0.35, 0.35, 0.5]).astype(np.float32)
+    return img * ink, ndimage.gaussian_filter(_draw_alpha(size, draw), 0.4) * (0.6 + 0.4 * strength)
+
+def draw_face_mask(img, face, strength, rng):
+    "A face-mask piece over nose, mouth and chin: pleated cloth with ear straps, whole or a fragment of it."
+    size = img.shape[0]
+    (ex0, ey0), (ex1, ey1) = face['eyes']; mx, my = face['mouth']
+    fx, fy, fw, fh = face['face']
+    top, bottom = (ey0 + ey1) / 2 + (my - (ey0 + ey1) / 2) * rng.uniform(0.35, 0.55), my + (my - (ey0 + ey1) / 2) * rng.uniform(0.45, 0.65)
+    left, right = fx - 0.02 * fw, fx + 1.02 * fw
+    keep = rng.uniform(0.45, 1.0) if rng.random() < 0.5 else 1.0   # fraction of the mask drawn (a fragment when < 1)
+    def draw(d, ss):
+        d.rounded_rectangle([left * ss, top * ss, right * ss, bottom * ss], radius=(bottom - top) * 0.35 * ss, fill=255)
+        for sx, ex in ((left, fx - 0.12 * fw), (right, fx + 1.12 * fw)): d.line([sx * ss, top * ss, ex * ss, (top - 0.05 * fh) * ss], fill=255, width=max(1, int(size * 0.006 * ss)))
+    alpha = _draw_alpha(size, draw)
+    cut = int(keep * (right - left))
+    if keep < 1 and rng.random() < 0.5: alpha[:, int(left) + cut:] = 0    # the left piece ...
+    elif keep < 1: alpha[:, :int(right) - cut] = 0                          # ... or the right one
+    colour = np.array([[0.55, 0.75, 0.9], [0.95, 0.95, 0.95], [0.15, 0.15, 0.18], [0.9, 0.7, 0.75]][int(rng.integers(4))], np.float32)
+    yy = np.arange(size, dtype=np.float32)[:, None]
+    pleats = 1 - 0.18 * (np.sin((yy - top) / max(bottom - top, 1) * 3 * 2 * np.pi) > 0.8)   # three darker pleat lines
+    layer = colour * (pleats * (0.8 + 0.2 * img.mean(-1)))[..., None]
+    return layer.astype(np.float32), alpha * (0.55 + 0.45 * strength)
+
+# %% ../nbs/02_synth.ipynb #b2b87ef7
+def _ellipse_alpha(size: int, cx: float, cy: float, rx: float, ry: float, soft: float) -> np.ndarray:
+    "A feathered ellipse: 1 inside, falling to 0 over `soft` pixels at the rim."
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    r = np.sqrt(((xx - cx) / max(rx, 1)) ** 2 + ((yy - cy) / max(ry, 1)) ** 2)
+    return np.clip((1 - r) * min(rx, ry) / max(soft, 1e-3), 0, 1)
+
+def _shifted(img: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    "`img` moved by (dx, dy) pixels, edges reflected."
+    p = max(abs(dx), abs(dy))
+    pad = np.pad(img, ((p, p), (p, p), (0, 0)), mode='reflect')
+    h, w = img.shape[:2]
+    return pad[p - dy:p - dy + h, p - dx:p - dx + w]
+
+def draw_feature(img, face, strength, rng):
+    "A duplicated or misplaced feature: an eye or the mouth (a random patch without a face) copied to another place."
+    size = img.shape[0]
+    if face is not None:
+        fx, fy, fw, fh = face['face']
+        feats = [*face['eyes'], face['mouth']]; sx, sy = feats[int(rng.integers(3))]
+        r = fw * rng.uniform(0.13, 0.2)
+        for _ in range(20):   # a destination on or next to the face, away from the source
+            tx, ty = fx + fw * rng.uniform(-0.1, 1.1), fy + fh * rng.uniform(-0.1, 1.1)
+            if np.hypot(tx - sx, ty - sy) > 2.2 * r: break
+    else:
+        r = size * rng.uniform(0.06, 0.14)
+        sx, sy, tx, ty = rng.uniform(r, size - r, 4)
+    layer = _shifted(img, int(round(tx - sx)), int(round(ty - sy)))
+    return layer, _ellipse_alpha(size, tx, ty, r * 1.2, r, r * 0.4) * (0.75 + 0.25 * strength)
+
+def draw_seam(img, face, strength, rng):
+    "A visible blend seam: a region (the face, as in a face swap, or one side of a line) replaced by a shifted, recoloured copy."
+    size = img.shape[0]
+    shift = (rng.choice([-1, 1], 2) * size * (0.02 + 0.04 * strength)).round().astype(int)
+    layer = np.clip(_shifted(img, *shift) * rng.uniform(0.85, 1.15, 3) + rng.choice([-1, 1]) * (0.05 + 0.1 * strength), 0, 1)
+    if face is not None and rng.random() < 0.6:
+        fx, fy, fw, fh = face['face']
+        alpha = _ellipse_alpha(size, fx + fw / 2, fy + fh / 2, fw * 0.55, fh * 0.6, rng.uniform(0.7, 2.0))
+    else:
+        yy, xx = np.mgrid[:size, :size].astype(np.float32)
+        angle, offset = rng.uniform(0, 2 * np.pi), rng.uniform(0.1, 0.35) * size
+        d = (xx - size / 2) * np.cos(angle) + (yy - size / 2) * np.sin(angle) - offset
+        alpha = np.clip(d / rng.uniform(0.7, 2.0) + 0.5, 0, 1)
+    return layer.astype(np.float32), alpha.astype(np.float32)
+
+# %% ../nbs/02_synth.ipynb #65534ad1
+_SKIN = ((0.87, 0.7, 0.6), (0.76, 0.57, 0.45), (0.55, 0.38, 0.28), (0.95, 0.8, 0.72))
+
+def draw_hand(img, face, strength, rng):
+    "A drawn hand: a palm with 4-7 fingers fanned out (extra fingers, as generators draw them), shaded like skin."
+    size = img.shape[0]
+    L = size * (0.09 + 0.1 * strength)                     # palm radius
+    cx, cy = (face['mouth'][0] + rng.uniform(-1, 1) * L, face['mouth'][1] + rng.uniform(0.5, 1.5) * L) if face is not None and rng.random() < 0.5 \
+        else tuple(rng.uniform(L, size - L, 2))
+    up, n = rng.uniform(-np.pi, np.pi), int(rng.choice([4, 5, 5, 6, 7]))
+    fingers = [up + a for a in np.linspace(-0.9, 0.9, n) + rng.normal(0, 0.08, n)]
+    lengths = L * rng.uniform(0.9, 1.4, n)
+    def draw(d, ss):
+        d.ellipse([(cx - L) * ss, (cy - L) * ss, (cx + L) * ss, (cy + L) * ss], fill=255)
+        for a, ln in zip(fingers, lengths):
+            x0, y0 = cx + 0.7 * L * np.cos(a), cy + 0.7 * L * np.sin(a)
+            x1, y1 = cx + (0.7 * L + ln) * np.cos(a), cy + (0.7 * L + ln) * np.sin(a)
+            w = 0.36 * L
+            d.line([x0 * ss, y0 * ss, x1 * ss, y1 * ss], fill=255, width=max(1, int(w * ss)))
+            d.ellipse([(x1 - w / 2) * ss, (y1 - w / 2) * ss, (x1 + w / 2) * ss, (y1 + w / 2) * ss], fill=255)
+    alpha = _draw_alpha(size, draw)
+    skin = np.array(_SKIN[int(rng.integers(len(_SKIN)))], np.float32) * rng.uniform(0.85, 1.1)
+    shade = ndimage.gaussian_filter(alpha, L * 0.12)
+    return np.clip(skin * (0.55 + 0.45 * shade)[..., None], 0, 1).astype(np.float32), alpha * (0.8 + 0.2 * strength)
+
+# %% ../nbs/02_synth.ipynb #c57c4d5d
+PORTRAIT_DEFECTS = {'text': draw_text, 'watermark': draw_watermark, 'tattoo': draw_tattoo, 'mask': draw_face_mask,
+                    'feature': draw_feature, 'seam': draw_seam, 'hand': draw_hand}
+PORTRAIT_KINDS = tuple(PORTRAIT_DEFECTS)
+NEEDS_FACE = ('mask',)   # kinds drawn only on scenes with a face
+CATEGORIES = {'text': 'text', 'watermark': 'text', 'tattoo': 'tattoo', 'mask': 'mask', 'feature': 'deform',
+              'seam': 'deform', 'hand': 'hand', **{k: 'trace' for k in ARTIFACT_KINDS}}  # kind: the seed's category
+PORTRAIT_STRENGTH = (0.3, 1.0)  # below 0.3 many defects are barely visible at 192 px
+
+def _to_uint8(img: np.ndarray) -> np.ndarray: return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+
+def _pick_kind(face, kinds, rng) -> str:
+    "A kind from `kinds` that the scene allows (face kinds need a face)."
+    ok = [k for k in kinds if face is not None or k not in NEEDS_FACE]
+    return ok[int(rng.integers(len(ok)))]
+
+def _face_sources(sources) -> dict:
+    "The part of `sources` that shows a face."
+    return {k: v for k, v in sources.items() if k in FACE_SOURCES}
+
+def portrait_image(size: int,  # image side in pixels
+                   rng: np.random.Generator,
+                   artifact: bool = True,  # draw one defect (False: a Clean image)
+                   kind: str | None = None,  # the defect kind (None: random from `kinds`)
+                   kinds=PORTRAIT_KINDS,  # kinds to draw from
+                   strength=PORTRAIT_STRENGTH,  # (low, high) range of the defect strength, 0 faint to 1 obvious
+                   sources=PORTRAIT_SOURCES,  # source photographs and their shares
+                  ) -> tuple:
+    "(clean, image, mask, record) as uint8 arrays: a portrait scene, and with `artifact` one defect, its mask and record."
+    kinds = (kind,) if kind else tuple(kinds)
+    if bad := [k for k in kinds if k not in PORTRAIT_DEFECTS]:
+        raise ValueError(f"unknown portrait kind(s) {bad}; choose from {list(PORTRAIT_DEFECTS)} (style='traces' has {list(ARTIFACT_KINDS)})")
+    if artifact and all(k in NEEDS_FACE for k in kinds): sources = _face_sources(sources)
+    img, face = portrait_scene(size, rng, sources)
+    noise = rng.normal(0, rng.uniform(0, 0.015), img.shape).astype(np.float32)   # the same sensor noise on both
+    clean = _to_uint8(img + noise)
+    if not artifact: return clean, clean, None, None
+    for _ in range(10):   # redraw a defect too faint or small to change a single 8-bit pixel
+        k, s = _pick_kind(face, kinds, rng), float(rng.uniform(*strength))
+        layer, alpha = PORTRAIT_DEFECTS[k](img, face, s, rng)
+        out = _to_uint8(img * (1 - alpha[..., None]) + layer * alpha[..., None] + noise)
+        changed = (out != clean).any(-1)
+        if changed.sum() >= max(4, size * size // 1000): break
+    mask = np.where(changed, np.maximum(1, (alpha * 255).round()), 0).astype(np.uint8)   # non-zero exactly where pixels changed
+    x, y, w, h = _mask_box(mask, 0)
+    return clean, out, mask, dict(kind=k, categories=CATEGORIES[k], x=x, y=y, w=w, h=h, strength=round(s, 3))
+
+# %% ../nbs/02_synth.ipynb #3a389620
+STYLES = {'portrait': PORTRAIT_KINDS, 'traces': ARTIFACT_KINDS}   # style: its defect kinds
+
+def _style_kinds(style: str, kinds) -> tuple:
+    "The kinds of `style` (or `kinds`, checked against the style)."
+    if style not in STYLES: raise ValueError(f"unknown style {style!r}; choose from {list(STYLES)}")
+    kinds = tuple(kinds or STYLES[style])
+    if bad := [k for k in kinds if k not in STYLES[style]]:
+        other = next((s for s, ks in STYLES.items() if set(bad) <= set(ks)), None)
+        hint = f"; they belong to style={other!r}" if other else ''
+        raise ValueError(f"kind(s) {bad} are not {style!r} kinds {list(STYLES[style])}{hint}")
+    return kinds
+
+def _synthetic_item(style: str, size: int, rng, label: int, kinds, strength) -> tuple:
+    "(image, mask, record) of one item as uint8 arrays; mask and record are None for a Clean image."
+    if style == 'portrait':
+        _, img, mask, rec = portrait_image(size, rng, label == ARTIFACT, kinds=kinds, strength=strength or PORTRAIT_STRENGTH)
+        return img, mask, rec
+    if label == CLEAN: return _to_uint8(clean_image(size, rng)), None, None
+    img, mask, rec = artifact_image(size, rng, kinds=kinds, strength=strength or TRACE_STRENGTH)
+    return _to_uint8(img), _to_uint8(mask), dict(rec, categories=CATEGORIES[rec['kind']])
+
 # %% ../nbs/02_synth.ipynb #d4827158
+REGION_COLUMNS = ['image', 'kind', 'categories', 'x', 'y', 'w', 'h', 'strength']
+
 def make_synthetic_dataset(dest: str | Path,  # folder to write (created; existing files with the same names are replaced)
                            n: int = 200,  # number of images
                            artifact_frac: float = 0.1,  # share of Artifact images (0.1 = the seed's 1:9)
-                           size: int = 64,  # image side in pixels
+                           size: int = 192,  # image side in pixels
                            seed: int = 0,  # same seed, same bytes
-                           kinds=ARTIFACT_KINDS,  # defect kinds to draw from
+                           kinds=None,  # defect kinds to draw from (None: all kinds of `style`)
                            fracs=(0.7, 0.15, 0.15),  # train/val/test shares
+                           style: str = 'portrait',  # 'portrait' (the seed's kinds) or 'traces' (generator traces)
+                           strength=None,  # (low, high) strength range (None: the style's default)
                           ) -> Path:
     "Write a synthetic Clean/Artifact dataset in the seed layout to `dest` and return `dest`."
-    n_art = int(round(n * artifact_frac))
+    kinds, n_art = _style_kinds(style, kinds), int(round(n * artifact_frac))
     if n_art < 3 or n - n_art < 3:
         raise ValueError(f"n={n}, artifact_frac={artifact_frac} gives {n_art} Artifact and {n - n_art} Clean images; "
                          "each class needs at least 3 so that every split holds both classes")
     dest = Path(dest); (dest/'images').mkdir(parents=True, exist_ok=True); (dest/'masks').mkdir(exist_ok=True)
-    labels = np.array([ARTIFACT] * n_art + [CLEAN] * (n - n_art))
-    labels = np.random.default_rng([seed, 10**6]).permutation(labels)
+    labels = np.random.default_rng([seed, 10**6]).permutation(np.array([ARTIFACT] * n_art + [CLEAN] * (n - n_art)))
     rows, records = [], []
     for i, label in enumerate(labels):
-        rng, name = np.random.default_rng([seed, i]), f'images/img_{i:05d}.png'
-        if label == CLEAN: img = clean_image(size, rng)
-        else:
-            img, mask, rec = artifact_image(size, rng, kinds=kinds)
-            Image.fromarray((mask * 255).round().astype(np.uint8)).save(dest/'masks'/f'img_{i:05d}.png')
-            records.append(dict(image=name, **rec))
-        Image.fromarray((img * 255).round().astype(np.uint8)).save(dest/name)
+        name = f'images/img_{i:05d}.png'
+        img, mask, rec = _synthetic_item(style, size, np.random.default_rng([seed, i]), label, kinds, strength)
+        if mask is not None:
+            Image.fromarray(mask).save(dest/'masks'/f'img_{i:05d}.png'); records.append(dict(image=name, **rec))
+        Image.fromarray(img).save(dest/name)
         rows.append(dict(image=name, label=int(label)))
     df = pd.DataFrame(rows)
     df['split'] = stratified_split(labels, fracs[1], fracs[2], seed=seed + 1)
     for split in ('train', 'val', 'test'): df[df.split == split][['image', 'label']].to_csv(dest/f'{split}.csv', index=False)
-    pd.DataFrame(records, columns=['image', 'kind', 'x', 'y', 'w', 'h', 'strength']).to_csv(dest/'artifacts.csv', index=False)
+    pd.DataFrame(records, columns=REGION_COLUMNS).to_csv(dest/'artifacts.csv', index=False)
     return dest
 
 # %% ../nbs/02_synth.ipynb #29c5da7d
 def artifact_regions(root: str | Path) -> pd.DataFrame:
-    "The defect records of a synthetic dataset at `root` (image, kind, x, y, w, h, strength), indexed by image."
+    "The defect records of a synthetic dataset at `root` (image, kind, categories, x, y, w, h, strength), indexed by image."
     return pd.read_csv(Path(root)/'artifacts.csv').set_index('image')
 
 def artifact_mask(root: str | Path, image: str) -> np.ndarray:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_anomaly.py [--epochs 0 3 10] [--scores periodic error]
 
-Trains `anomaly_learner` on the Clean images of `make_synthetic_dataset(n=400, size=64, seed=0)` (all five defect
+Trains `anomaly_learner` on the Clean images of `make_synthetic_dataset(n=400, size=64, seed=0, style='traces')` (all five defect
 kinds, half Artifact) for 0 (untrained), 3 and 10 one-cycle epochs with each score, and prints the val and test ROC
 AUC of the raw score (Artifact positive). If the untrained row matches the trained ones, the score's separation
 comes from the fixed high-pass/spectral statistic, not from what the autoencoder learned.
@@ -22,7 +22,7 @@ def main():
     from artifact_fastai.synth import make_synthetic_dataset
     from artifact_fastai.data import artifact_dataloaders, split_dataloader
     from artifact_fastai.anomaly import anomaly_learner, dataloader_scores
-    root = make_synthetic_dataset(Path(tempfile.mkdtemp())/'synth', n=400, artifact_frac=0.5, size=64, seed=0)
+    root = make_synthetic_dataset(Path(tempfile.mkdtemp())/'synth', n=400, artifact_frac=0.5, size=64, seed=0, style='traces')
     print('| score | epochs | val AUC | test AUC |\n|---|---|---|---|')
     for score in args.scores:
         for epochs in args.epochs:

@@ -52,7 +52,7 @@ def dataset(args, tmp: Path):
     root = Path(args.data) if args.data else DEFAULT_DATA
     if not (root/'labels.csv').is_file() and not (root/'train.csv').is_file():
         from artifact_fastai.synth import make_synthetic_dataset
-        root = make_synthetic_dataset(tmp/'synth', n=int(args.n_train / 0.7) + 40, artifact_frac=0.5, size=128, seed=0)
+        root = make_synthetic_dataset(tmp/'synth', n=int(args.n_train / 0.7) + 40, artifact_frac=0.5, size=128, seed=0, style='traces')
     df = read_splits(root, seed=0)
     train = df[df.split == 'train'].head(args.n_train)
     val = df[df.split == 'val'].head(args.bs)

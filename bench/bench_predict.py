@@ -29,7 +29,7 @@ def make_model(dest: Path) -> Path:
     from artifact_fastai.synth import make_synthetic_dataset
     from artifact_fastai.data import artifact_dataloaders
     from artifact_fastai.learner import artifact_learner, save_detector
-    root = make_synthetic_dataset(dest/'data', n=40, artifact_frac=0.3, size=32, seed=0)
+    root = make_synthetic_dataset(dest/'data', n=40, artifact_frac=0.3, size=32, seed=0, style='traces')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         learn = artifact_learner(artifact_dataloaders(root, size=32, bs=8), 'resnet18', pretrained=False)

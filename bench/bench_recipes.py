@@ -175,8 +175,8 @@ def run_loao(specs, n=400, seed=0):
     try:
         for held in ARTIFACT_KINDS:
             seen = tuple(k for k in ARTIFACT_KINDS if k != held)
-            train_root = make_synthetic_dataset(tmp/f'without_{held}', n=n, artifact_frac=0.5, size=64, seed=seed, kinds=seen)
-            held_root = make_synthetic_dataset(tmp/f'only_{held}', n=n // 2, artifact_frac=0.5, size=64, seed=seed + 1, kinds=(held,))
+            train_root = make_synthetic_dataset(tmp/f'without_{held}', n=n, artifact_frac=0.5, size=64, seed=seed, style='traces', kinds=seen)
+            held_root = make_synthetic_dataset(tmp/f'only_{held}', n=n // 2, artifact_frac=0.5, size=64, seed=seed + 1, style='traces', kinds=(held,))
             hdf = read_splits(held_root)
             imgs = [open_image(Path(held_root)/p) for p in hdf.path]
             for name in specs:

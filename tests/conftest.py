@@ -13,7 +13,7 @@ SHARED_FACES = Path(__file__).resolve().parents[2]/'shared'/'data'/'faces140k-sa
 def synth_root(tmp_path_factory) -> Path:
     "A 120-image synthetic dataset (1 Artifact : 9 Clean is too few Artifacts for some tests, so 30% here), 48 px."
     from artifact_fastai.synth import make_synthetic_dataset
-    return make_synthetic_dataset(tmp_path_factory.mktemp('synth'), n=120, artifact_frac=0.3, size=48, seed=0)
+    return make_synthetic_dataset(tmp_path_factory.mktemp('synth'), n=120, artifact_frac=0.3, size=48, seed=0, style='traces')
 
 
 @pytest.fixture(scope='session')

@@ -164,7 +164,7 @@ PERIODIC_KINDS = ('checkerboard', 'spectral')
 def synth_scores(tmp_path_factory):
     """The default (periodic) anomaly detector trained through fastai on the Clean images of
     `make_synthetic_dataset` (all five defect kinds, half Artifact), scored on every image it was not trained on."""
-    root = make_synthetic_dataset(tmp_path_factory.mktemp('synth'), n=400, artifact_frac=0.5, size=64, seed=0)
+    root = make_synthetic_dataset(tmp_path_factory.mktemp('synth'), n=400, artifact_frac=0.5, size=64, seed=0, style='traces')
     seed_everything(0)
     dls = artifact_dataloaders(root, size=64, bs=16, oversample=False, augment=True, check=False)
     learn = anomaly_learner(dls)

@@ -18,7 +18,7 @@ CLI = [sys.executable, '-c', 'import sys; from artifact_fastai.cli import main; 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory) -> Path:
     "90 images of 32 px, 30% Artifact, in the seed layout."
-    return make_synthetic_dataset(tmp_path_factory.mktemp('cli_data'), n=90, artifact_frac=0.3, size=32, seed=0)
+    return make_synthetic_dataset(tmp_path_factory.mktemp('cli_data'), n=90, artifact_frac=0.3, size=32, seed=0, style='traces')
 
 
 @pytest.fixture(scope='module')

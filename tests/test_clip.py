@@ -30,7 +30,7 @@ def offline(monkeypatch, tmp_path):
 @pytest.fixture(scope='module')
 def dls32(tmp_path_factory):
     from artifact_fastai.synth import make_synthetic_dataset
-    root = make_synthetic_dataset(tmp_path_factory.mktemp('clip_synth'), n=60, artifact_frac=0.5, size=32, seed=0)
+    root = make_synthetic_dataset(tmp_path_factory.mktemp('clip_synth'), n=60, artifact_frac=0.5, size=32, seed=0, style='traces')
     return artifact_dataloaders(root, size=32, bs=8)
 
 

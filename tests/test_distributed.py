@@ -14,7 +14,7 @@ def two_rank_run(tmp_path_factory):
     "Train for one epoch with 2 CPU processes on a 60-image, 32-pixel synthetic dataset; the run folder and the result."
     from artifact_fastai.synth import make_synthetic_dataset
     tmp = tmp_path_factory.mktemp('distributed')
-    root = make_synthetic_dataset(tmp/'data', n=60, artifact_frac=0.3, size=32, seed=0)
+    root = make_synthetic_dataset(tmp/'data', n=60, artifact_frac=0.3, size=32, seed=0, style='traces')
     argv = ['--data', root, '--arch', 'resnet18', '--size', 32, '--bs', 8, '--epochs', 1, '--cpu', '--quiet',
             '--out', tmp/'models', '--metrics-dir', tmp/'ranks']
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1', 'CUDA_VISIBLE_DEVICES': ''}

@@ -44,7 +44,7 @@ def small_cnn(width=16):
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
     "An untrained fastai learner (timm test_resnet, 2x2 feature map) on 64-px synthetic images."
-    root = make_synthetic_dataset(tmp_path_factory.mktemp('tiny'), n=32, artifact_frac=0.5, size=64, seed=0)
+    root = make_synthetic_dataset(tmp_path_factory.mktemp('tiny'), n=32, artifact_frac=0.5, size=64, seed=0, style='traces')
     dls = artifact_dataloaders(root, size=64, bs=8, check=False)
     torch.manual_seed(0)
     return root, vision_learner(dls, 'test_resnet', pretrained=False)
@@ -52,7 +52,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     "A small CNN trained on checkerboard defects (inputs through the fastai pipeline, a plain loop for speed)."
-    root = make_synthetic_dataset(tmp_path_factory.mktemp('checker'), n=200, artifact_frac=0.5, size=48, seed=0,
+    root = make_synthetic_dataset(tmp_path_factory.mktemp('checker'), n=200, artifact_frac=0.5, size=48, seed=0, style='traces',
                                   kinds=('checkerboard',))
     dls = artifact_dataloaders(root, size=48, bs=16, check=False)
     df = dls.split_df
@@ -162,7 +162,7 @@ def test_save_full_frame(tiny, tmp_path):
     assert Image.open(big[0]).size == (32, 16)
 
 def test_roi_maps_land_on_the_crop(tmp_path):
-    root = make_synthetic_dataset(tmp_path/'d', n=16, artifact_frac=0.5, size=64, seed=2)
+    root = make_synthetic_dataset(tmp_path/'d', n=16, artifact_frac=0.5, size=64, seed=2, style='traces')
     crop = FaceCrop(backend=FixedFace((20, 4, 40, 40)), margin=0.0, cache_dir=False)  # crop box (20, 4, 60, 44)
     dls = artifact_dataloaders(root, size=40, bs=4, roi=crop, check=False)
     interp = GradCAMInterpretation.from_learner(vision_learner(dls, 'test_resnet', pretrained=False))

@@ -156,7 +156,7 @@ def test_training_pretrained_lite0_learns_synthetic_artifacts(tmp_path):
     (5 epochs gave 0.79 / 0.70 / 0.71, 6 epochs 0.72 for seed 0: too close to the floor)."""
     from fastai.torch_core import set_seed
     from artifact_fastai.synth import make_synthetic_dataset
-    root = make_synthetic_dataset(tmp_path/'synth', n=240, artifact_frac=0.5, size=64, seed=0, kinds=('checkerboard',),
+    root = make_synthetic_dataset(tmp_path/'synth', n=240, artifact_frac=0.5, size=64, seed=0, style='traces', kinds=('checkerboard',),
                                   fracs=(0.55, 0.4, 0.05))
     dls = artifact_dataloaders(root, size=128, bs=8)
     set_seed(0)

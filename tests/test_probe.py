@@ -23,7 +23,7 @@ LITE0 = ('efficientnet_lite0',)
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory) -> Path:
-    return make_synthetic_dataset(tmp_path_factory.mktemp('probe_synth'), n=90, artifact_frac=0.3, size=32, seed=0)
+    return make_synthetic_dataset(tmp_path_factory.mktemp('probe_synth'), n=90, artifact_frac=0.3, size=32, seed=0, style='traces')
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,106 @@
+"""How well the demo's member families learn the portrait synthetic set, and how long they take (issue 19).
+
+    .venv/bin/python bench/bench_synth.py [--n 600] [--frac 0.2] [--img-size 192] [--size 160] [--epochs 4]
+                                          [--members lite0,resnet18,convnext_atto,probe,anomaly] [--strength LO,HI]
+                                          [--bs 32] [--lr 2e-3] [--ae-epochs 4]
+
+Writes `make_synthetic_dataset(n, artifact_frac=frac, size=img_size, seed=0)` to a temporary folder, then trains each
+member as the demo does: EfficientNet-Lite0 from its offline ImageNet weights with `fine_tune` (1 frozen epoch, then
+`epochs - 1`, base learning rate `lr`), ResNet18 and ConvNeXt-atto from random init with `fit_one_cycle(epochs)` (no offline weights exist),
+the frozen-feature probe recipe at the native image size, and the anomaly autoencoder (Clean images only). Prints one
+line per member: seconds of training, val and test ROC AUC (Artifact as the positive class), and the AUC per kind on
+test (each kind's Artifacts against all test Cleans).
+"""
+import argparse, os, sys, tempfile, time, warnings
+from pathlib import Path
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+warnings.filterwarnings('ignore')
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from artifact_fastai.core import ARTIFACT, seed_everything
+from artifact_fastai.data import artifact_dataloaders, read_splits, split_dataloader
+from artifact_fastai.synth import make_synthetic_dataset, artifact_regions
+
+
+def scores(model_proba, dls, split):
+    "(labels, P(Artifact)) of `split` in table order."
+    dl = split_dataloader(dls, split)
+    return dl.split_df['label'].to_numpy(dtype=int), model_proba(dl)
+
+
+def learner_proba(learn):
+    def proba(dl):
+        with learn.no_bar(): p, _ = learn.get_preds(dl=dl)
+        return p[:, ARTIFACT].numpy()
+    return proba
+
+
+def train_cnn(dls, arch, epochs, lr):
+    from artifact_fastai.learner import artifact_learner
+    pretrained = arch.startswith('efficientnet_lite')
+    learn = artifact_learner(dls, arch, pretrained=pretrained)
+    with learn.no_bar(), learn.no_logging():
+        if pretrained: learn.fine_tune(max(epochs - 1, 1), base_lr=lr, freeze_epochs=1)
+        else: learn.fit_one_cycle(epochs, 3e-3)
+    return learner_proba(learn)
+
+
+def train_anomaly(root, size, epochs):
+    from artifact_fastai.anomaly import anomaly_learner
+    dls = artifact_dataloaders(root, size=size, bs=32, oversample=False, augment=False, seed=0, check=False)
+    learn = anomaly_learner(dls)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 3e-3)
+    return learner_proba(learn), dls
+
+
+def per_kind(y, p, table, regions):
+    out = {}
+    kinds = table.path.map(regions['kind']).fillna('clean').to_numpy()
+    for k in sorted(set(kinds) - {'clean'}):
+        sel = (kinds == k) | (y != ARTIFACT)
+        out[k] = roc_auc_score(y[sel] == ARTIFACT, p[sel]) if (kinds == k).any() else float('nan')
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--n', type=int, default=600); ap.add_argument('--frac', type=float, default=0.2)
+    ap.add_argument('--img-size', type=int, default=192); ap.add_argument('--size', type=int, default=160)
+    ap.add_argument('--epochs', type=int, default=4); ap.add_argument('--bs', type=int, default=32)
+    ap.add_argument('--members', default='lite0'); ap.add_argument('--strength', default=None)
+    ap.add_argument('--ae-epochs', type=int, default=4); ap.add_argument('--lr', type=float, default=2e-3)
+    a = ap.parse_args()
+    strength = tuple(float(v) for v in a.strength.split(',')) if a.strength else None
+    t = time.perf_counter()
+    root = make_synthetic_dataset(Path(tempfile.mkdtemp())/'synth', n=a.n, artifact_frac=a.frac, size=a.img_size,
+                                  seed=0, strength=strength)
+    print(f"data: n={a.n} frac={a.frac} img_size={a.img_size} strength={strength}: {time.perf_counter() - t:.1f} s", flush=True)
+    regions = artifact_regions(root)
+    for m in a.members.split(','):
+        seed_everything(0); t = time.perf_counter()
+        if m == 'probe':   # the demo's probe: frozen Lite0+1+2 at native size, a linear head per backbone
+            from artifact_fastai.probe import train_probe, head_proba
+            model, _, _, feats, dls = train_probe(root, size=a.img_size, resize='native', epochs=30, lr=1e-3, wd=0.5,
+                                                  check=False, progress=False)
+            head = dict(mean=model.feature_mean, std=model.feature_std, weight=model.head.weight.detach(), bias=model.head.bias.detach())
+            probs = {s: head_proba(head, feats[s][0]) for s in ('val', 'test')}
+            proba = lambda dl: probs[dl.split_df.split.iloc[0]]
+        elif m == 'anomaly':
+            proba, dls = train_anomaly(root, a.size, a.ae_epochs)
+        else:
+            arch = {'lite0': 'efficientnet_lite0'}.get(m, m)
+            dls = artifact_dataloaders(root, size=a.size, bs=a.bs, seed=0, check=False)
+            proba = train_cnn(dls, arch, a.epochs, a.lr)
+        train_s = time.perf_counter() - t
+        (yv, pv), (yt, pt) = scores(proba, dls, 'val'), scores(proba, dls, 'test')
+        test_table = split_dataloader(dls, 'test').split_df
+        kinds = per_kind(yt, pt, test_table, regions)
+        print(f"{m}: train {train_s:.0f} s, val AUC {roc_auc_score(yv == ARTIFACT, pv):.3f}, test AUC "
+              f"{roc_auc_score(yt == ARTIFACT, pt):.3f} (n_test_artifact={(yt == ARTIFACT).sum()}); per kind "
+              + ', '.join(f'{k} {v:.2f}' for k, v in kinds.items()), flush=True)
+
+
+if __name__ == '__main__':
+    main()
