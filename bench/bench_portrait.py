@@ -31,17 +31,17 @@ RESULTS = Path(__file__).parent/'results'
 L0_768, L0_384 = TileMember('efficientnet_lite0', 768, 5, 1/3), TileMember('efficientnet_lite0', 384, 3, 1/2)
 L1_384, L2_384 = TileMember('efficientnet_lite1', 384, 3, 1/2), TileMember('efficientnet_lite2', 384, 3, 1/2)
 L0_768_WHOLE = TileMember('efficientnet_lite0', 768, 1)
-VARIANTS = {  # name -> (members, settings overrides)
+VARIANTS = {  # name -> (members, settings overrides); run in this order
     'lite0-768 whole only (no tiles)': ((L0_768_WHOLE,), {}),
     'lite0-768 tiles, mean pool': ((L0_768,), dict(pooling='mean')),
     'lite0-768 tiles, max pool': ((L0_768,), dict(pooling='max')),
-    'lite0-768 tiles, attention pool': ((L0_768,), dict(pooling='attention')),
     'lite0-768 tiles, lse pool': ((L0_768,), {}),
-    'lite0-768 tiles, lse, no category heads': ((L0_768,), dict(categories=False)),
-    'lite0-384 tiles': ((L0_384,), {}),
-    'lite2-384 tiles': ((L2_384,), {}),
-    'lite0-768 + lite0-384': ((L0_768, L0_384), {}),
     'default: lite0-768 + lite2-384': ((L0_768, L2_384), {}),
+    'lite2-384 tiles': ((L2_384,), {}),
+    'lite0-384 tiles': ((L0_384,), {}),
+    'lite0-768 + lite0-384': ((L0_768, L0_384), {}),
+    'lite0-768 tiles, attention pool': ((L0_768,), dict(pooling='attention')),
+    'lite0-768 tiles, lse, no category heads': ((L0_768,), dict(categories=False)),
     'lite0-768 + lite1-384 + lite2-384': ((L0_768, L1_384, L2_384), {}),
 }
 
@@ -110,6 +110,7 @@ def main():
     ap.add_argument('--data', default=str(Path(__file__).parents[1]/'../shared/data/portrait-qa-dev'))
     ap.add_argument('--variants', nargs='*', default=None, help='substrings of variant names (default: all)')
     ap.add_argument('--speed', action='store_true', help='also measure predict img/s per variant')
+    ap.add_argument('--speed-only', action='store_true', help='only measure predict img/s (no cross-validation)')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -125,6 +126,8 @@ def main():
     for name, (members, over) in VARIANTS.items():
         if args.variants and not any(v in name for v in args.variants): continue
         s = TiledSettings(members=members, **over)
+        if args.speed_only:
+            rows.append({'variant': name, 'predict_img_s': round(predict_speed(members, files), 2)}); print(rows[-1], flush=True); continue
         got = [member_features(m, files, cache_dir) for m in members]
         feats, extract_s = [g[0] for g in got], sum(g[1] for g in got)
         T = category_targets(y, cats if s.categories else None, names if s.categories else [])
@@ -133,7 +136,12 @@ def main():
         rows.append(summary_row(name, fd, P, called, y, cats, fit_s, extract_s, speed))
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
-    out = RESULTS/'bench_portrait.md'
-    out.write_text(table.to_markdown(index=False) + '\n'); print(table.to_markdown(index=False)); print(f'written {out}')
+    out = RESULTS/('bench_portrait_speed.csv' if args.speed_only else 'bench_portrait.csv')
+    table.to_csv(out, index=False); print(markdown(table)); print(f'written {out}')
+
+def markdown(table: pd.DataFrame) -> str:
+    "`table` as a Markdown table (no extra dependency)."
+    cells = [[str(c) for c in table.columns]] + [['' if pd.isna(v) else str(v) for v in r] for r in table.itertuples(index=False)]
+    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in cells[:1] + [['---'] * len(cells[0])] + cells[1:])
 
 if __name__ == '__main__': main()
