@@ -139,9 +139,8 @@ class TiledModel(nn.Module):
         "Feature count per instance of member `m`: `len(TILE_STATS)` x the channels of its levels."
         return len(TILE_STATS) * sum(self.bodies[m.arch.replace('.', '_')].feature_info.channels())
 
-    @torch.no_grad()
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        "Instance features (N, T, D) of each member for a normalised batch `x` at the largest member scale."
+        "Instance features (N, T, D) of each member for a normalised batch `x` at the largest member scale (differentiable in `x`, for CAMs)."
         out = []
         for m in self.members:
             xs = _resized(x, m.scale).contiguous(memory_format=torch.channels_last)
@@ -252,6 +251,15 @@ class TiledDetector(Detector):
         out = [torch.sigmoid(self.batch_logits(self.normalize(torch.stack([self.transform(im) for im in images[s:s + bs]])))[:, 1:])
                for s in range(0, len(images), bs)]
         return torch.cat(out).cpu().numpy().astype(np.float32) if out else np.zeros((0, len(self.categories)), np.float32)
+
+    @torch.inference_mode()
+    def tile_scores(self, images: Sequence[Image.Image], member: int = 0) -> np.ndarray:
+        "Artifact logit of each tile of member `member` before pooling (where the detector looks): (N, grid, grid), rows top to bottom."
+        m, head = self.members[member], self.model.heads[member]
+        if m.grid <= 1: raise ValueError(f"member {member} ({m.arch} at {m.scale} px) has no tiles (grid={m.grid})")
+        f = self.model.features(self.normalize(torch.stack([self.transform(im) for im in images])))[member]
+        z = head.tile((f[:, 1:].float() - head.feature_mean[1:]) / head.feature_std[1:])[..., 0]
+        return z.reshape(len(images), m.grid, m.grid).cpu().numpy()
 
 def tiled_config(members: Sequence[TileMember], categories: Sequence[str] = (), pooling: str = 'lse', r: float = 5.0,
                  threshold: float = 0.5, threshold_source: str = 'default', **extra) -> DetectorConfig:

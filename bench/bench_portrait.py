@@ -8,7 +8,8 @@ Per variant: mean (sd) over folds of test AUC, AP and accuracy at the max-accura
 val split; Artifact recall and precision at a target-precision 0.85 threshold chosen on val; the recall at
 precision >= 0.85 read off the pooled out-of-fold PR curve (threshold-free, like AUC); recall per category at the
 max-accuracy threshold (pooled over folds); head training time; feature-extraction time of the 505 images; and
-(with --speed) predict throughput of `TiledDetector.predict_proba` on 768 px images, 2 torch threads.
+(with --speed) predict throughput of `TiledDetector.predict_proba` on 768 px images, 2 torch threads; with
+--speed-only also the CPU seconds per image and the throughput they imply on two cores nobody else uses.
 """
 from __future__ import annotations
 import argparse, json, os, sys, time
@@ -85,13 +86,13 @@ def evaluate_variant(feats, T, y, cats, folds, s: TiledSettings) -> tuple[pd.Dat
                          rec_p85=mp['recall'], prec_p85=mp['precision']))
     return pd.DataFrame(rows), P, called, float(np.mean(fit_s))
 
-def predict_speed(members, files, n=24, bs=4) -> float:
-    "Images per second of `TiledDetector.predict_proba` (random heads: same cost) on `n` files, decoding included, 2 threads."
+def predict_speed(members, files, n=24, bs=4) -> tuple[float, float]:
+    "(wall img/s, CPU seconds per image) of `TiledDetector.predict_proba` (random heads: same cost) on `n` files, decoding included, 2 threads."
     det = tiled_detector(members)
     det.predict_proba([open_image(f) for f in files[:bs]])  # warm-up
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for s in range(0, n, bs): det.predict_proba([open_image(f) for f in files[s:s + bs]])
-    return n / (time.perf_counter() - t0)
+    return n / (time.perf_counter() - t0), (time.process_time() - c0) / n
 
 def summary_row(name, folds_df, P, called, y, cats, fit_s, extract_s, speed) -> dict:
     "One row of the bench table."
@@ -127,12 +128,15 @@ def main():
         if args.variants and not any(v in name for v in args.variants): continue
         s = TiledSettings(members=members, **over)
         if args.speed_only:
-            rows.append({'variant': name, 'predict_img_s': round(predict_speed(members, files), 2)}); print(rows[-1], flush=True); continue
+            wall, cpu = predict_speed(members, files)
+            rows.append({'variant': name, 'predict_img_s': round(wall, 2), 'cpu_s_per_img': round(cpu, 3),
+                         'img_s_on_2_free_cores': round(2 / cpu, 2), 'load_avg_1min': os.getloadavg()[0]})
+            print(rows[-1], flush=True); continue
         got = [member_features(m, files, cache_dir) for m in members]
         feats, extract_s = [g[0] for g in got], sum(g[1] for g in got)
         T = category_targets(y, cats if s.categories else None, names if s.categories else [])
         fd, P, called, fit_s = evaluate_variant(feats, T, y, cats, folds, s)
-        speed = round(predict_speed(members, files), 2) if args.speed else None
+        speed = round(predict_speed(members, files)[0], 2) if args.speed else None
         rows.append(summary_row(name, fd, P, called, y, cats, fit_s, extract_s, speed))
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)

@@ -79,9 +79,19 @@ def test_save_load_round_trip_gives_equal_scores(trained, spots):
     ims = [Image.open(spots/f'images/{i}.png') for i in range(12)]
     np.testing.assert_allclose(det2.predict_proba(ims), det.predict_proba(ims), atol=1e-5)
     np.testing.assert_allclose(det2.category_proba(ims), det.category_proba(ims), atol=1e-5)
+    np.testing.assert_allclose(det2.tile_scores(ims), det.tile_scores(ims), atol=1e-4)
     df = det2.predict([str(spots/f'images/{i}.png') for i in range(4)], progress=False)
     np.testing.assert_allclose(df.prob_artifact, det.predict_proba(ims[:4]), atol=1e-5)
     with pytest.raises(FileExistsError, match='force=True'): save_tiled(det, out)
+
+
+def test_tile_scores_point_at_the_spot(trained, spots):
+    det, _, _ = trained
+    g = np.random.default_rng(5)
+    img = np.array(Image.fromarray(g.normal(120, 20, (8, 8, 3)).clip(0, 255).astype(np.uint8)).resize((64, 64), Image.BILINEAR))
+    img[50:56, 52:58] = 255  # bottom-right: only tile (2, 2) of the 3 x 3 grid (offsets 0, 16, 32; side 32) holds it
+    z = det.tile_scores([Image.fromarray(img)])[0]
+    assert z.shape == (3, 3) and np.unravel_index(z.argmax(), z.shape) == (2, 2), z
 
 
 def test_category_head_learns_from_rows_that_name_it(trained, spots):
