@@ -308,7 +308,7 @@ def extract_tiled_features(det: TiledDetector, files: Sequence, bs: int = 4, pro
 @dataclass
 class TiledSettings:
     "Every setting of `train_tiled`, with the defaults measured on the portrait set (bench/bench_portrait.py)."
-    members: tuple = (TileMember('efficientnet_lite0', 768, 5, 1/3), TileMember('efficientnet_lite2', 384, 3, 1/2))
+    members: tuple = (TileMember('efficientnet_lite0', 768, 5, 1/3), TileMember('efficientnet_lite0', 384, 3, 1/2))  # one body, two scales
     pooling: str = 'lse'            # pooling of tile scores: 'lse', 'max', 'mean' or 'attention'
     r: float = 5.0                  # sharpness of log-sum-exp pooling
     epochs: int = 60                # head training epochs (one cycle)
