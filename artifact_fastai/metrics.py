@@ -20,8 +20,9 @@ from .core import ARTIFACT, CLEAN, VOCAB, file_hash
 
 # %% auto #0
 __all__ = ['THRESHOLD_METHODS', 'METRIC_NAMES', 'SPLIT_METRIC_KEYS', 'REPORT_COLUMNS', 'check_scores', 'predict_labels',
-           'Threshold', 'choose_threshold', 'binary_metrics', 'confusion_frame', 'split_metrics', 'bootstrap_metrics',
-           'bootstrap_ci', 'Evaluation', 'evaluate', 'evaluate_with_val_threshold', 'find_leaks', 'ReportTable']
+           'Threshold', 'choose_threshold', 'binary_metrics', 'confusion_frame', 'split_metrics', 'category_recall',
+           'bootstrap_metrics', 'bootstrap_ci', 'Evaluation', 'evaluate', 'evaluate_with_val_threshold', 'find_leaks',
+           'ReportTable']
 
 # %% ../nbs/08_metrics.ipynb #09081718
 def check_scores(y, p_artifact) -> tuple[np.ndarray, np.ndarray]:
@@ -60,10 +61,33 @@ def _as_threshold(threshold) -> Threshold:
     return threshold if isinstance(threshold, Threshold) else Threshold(float(threshold), 'given')
 
 # %% ../nbs/08_metrics.ipynb #69a0040a
-THRESHOLD_METHODS = ('max_f1', 'youden', 'target_recall')
+THRESHOLD_METHODS = ('max_f1', 'youden', 'target_recall', 'target_precision', 'max_accuracy')
 
-def choose_threshold(y_val, p_val, method: str = 'max_f1', target_recall: float = 0.9) -> Threshold:
-    "Pick the Artifact threshold on validation labels `y_val` and scores `p_val` by `method`."
+def _threshold_scores(method: str, tpr: np.ndarray, fpr: np.ndarray, n_pos: int, n_neg: int,
+                      target_recall: float, target_precision: float) -> np.ndarray:
+    "The score of each candidate threshold (ROC points `tpr`, `fpr`) under `method`; the first maximum wins."
+    tp, fp = tpr * n_pos, fpr * n_neg
+    if method == 'max_f1': return 2*tp / (tp + fp + n_pos)
+    if method == 'youden': return tpr - fpr
+    if method == 'max_accuracy': return tp + (n_neg - fp)  # correct decisions (micro F1 = accuracy)
+    if method == 'target_recall':
+        if not 0 < target_recall <= 1: raise ValueError(f"target_recall must be in (0, 1], got {target_recall}")
+        return (tpr >= target_recall - 1e-12).astype(float)
+    if not 0 < target_precision <= 1: raise ValueError(f"target_precision must be in (0, 1], got {target_precision}")
+    precision = tp / np.maximum(tp + fp, 1e-12)
+    if (precision >= target_precision - 1e-12).any(): return np.where(precision >= target_precision - 1e-12, tpr, -1.0)
+    warnings.warn(f"no validation threshold reaches precision {target_precision:g} (best {precision.max():.3f}); "
+                  "using the most precise one", stacklevel=3)
+    return precision  # the most precise; ties: the higher threshold
+
+def _threshold_source(method: str, target_recall: float, target_precision: float) -> str:
+    "The `Threshold.source` text of `method`, with its target when it has one."
+    target = {'target_recall': target_recall, 'target_precision': target_precision}.get(method)
+    return f"val:{method}" + ('' if target is None else f"@{target:g}")
+
+def choose_threshold(y_val, p_val, method: str = 'max_f1', target_recall: float = 0.9,
+                     target_precision: float = 0.9) -> Threshold:
+    "Pick the Artifact threshold on validation labels `y_val` and scores `p_val` by `method` (see `THRESHOLD_METHODS`)."
     y, p = check_scores(y_val, p_val)
     if method not in THRESHOLD_METHODS: raise ValueError(f"method {method!r} is not one of {THRESHOLD_METHODS}")
     n_pos = int((y == ARTIFACT).sum()); n_neg = len(y) - n_pos
@@ -72,16 +96,12 @@ def choose_threshold(y_val, p_val, method: str = 'max_f1', target_recall: float 
                          f"and {n_neg} Clean images")
     fpr, tpr, thr = roc_curve(y == ARTIFACT, p, drop_intermediate=False)
     fpr, tpr, thr = fpr[1:], tpr[1:], thr[1:]  # drop sklearn's +inf start (nothing called Artifact); thr decreasing
-    if method == 'max_f1': score = 2*tpr*n_pos / (tpr*n_pos + fpr*n_neg + n_pos)
-    elif method == 'youden': score = tpr - fpr
-    else:
-        if not 0 < target_recall <= 1: raise ValueError(f"target_recall must be in (0, 1], got {target_recall}")
-        score = (tpr >= target_recall - 1e-12).astype(float)
+    score = _threshold_scores(method, tpr, fpr, n_pos, n_neg, target_recall, target_precision)
     i = int(np.argmax(score))  # first maximum = highest threshold among ties
     value = thr[i] if i + 1 == len(thr) else (thr[i] + thr[i+1]) / 2
     if i + 1 < len(thr) and not thr[i+1] < value <= thr[i]: value = thr[i]  # adjacent floats: no room for a midpoint
-    source = f"val:{method}" + (f"@{target_recall:g}" if method == 'target_recall' else '')
-    return Threshold(float(value), source)
+    return Threshold(float(value), _threshold_source(method, target_recall, target_precision))
+
 
 # %% ../nbs/08_metrics.ipynb #163b90a2
 METRIC_NAMES = ('accuracy', 'precision', 'recall', 'f1', 'auc', 'ap', 'balanced_accuracy', 'mcc',
@@ -118,6 +138,32 @@ def split_metrics(y, p_artifact, threshold: float, prefix: str) -> dict:
     "AUC, balanced accuracy and friends of one split at `threshold`, keys prefixed by `prefix` (e.g. 'test_auc')."
     m = binary_metrics(y, p_artifact, threshold)
     return {f'{prefix}_{k}': m[k] for k in SPLIT_METRIC_KEYS}
+
+# %% ../nbs/08_metrics.ipynb #4aa3835b
+def _category_lists(categories) -> list[list[str]]:
+    "Each entry of `categories` as a list of names: ';'-separated text, a list, or empty (None, NaN, '')."
+    out = []
+    for c in categories:
+        if isinstance(c, str): out.append([s.strip() for s in c.split(';') if s.strip()])
+        elif c is None or (isinstance(c, float) and math.isnan(c)): out.append([])
+        else: out.append([str(s).strip() for s in c if str(s).strip()])
+    return out
+
+def category_recall(y, p_artifact, threshold: float,
+                    categories,  # one entry per image: 'text;hand', ['text', 'hand'], '' or None
+                   ) -> pd.DataFrame:
+    "Recall at `threshold` of the Artifact rows of each category: DataFrame[category, n, detected, recall], most frequent first."
+    y, p = check_scores(y, p_artifact)
+    cats = _category_lists(categories)
+    if len(cats) != len(y): raise ValueError(f"categories has {len(cats)} entries for {len(y)} images")
+    called = p >= float(_as_threshold(threshold))
+    rows = {}
+    for art, hit, cs in zip(y == ARTIFACT, called, cats):
+        for c in (cs if art else []):
+            n, d = rows.get(c, (0, 0)); rows[c] = (n + 1, d + int(hit))
+    df = pd.DataFrame([(c, n, d, d / n) for c, (n, d) in rows.items()], columns=['category', 'n', 'detected', 'recall'])
+    return df.sort_values(['n', 'category'], ascending=[False, True], ignore_index=True)
+
 
 # %% ../nbs/08_metrics.ipynb #795478fd
 def _resample_weights(art: np.ndarray, n_boot: int, rng: np.random.Generator, stratified: bool = True) -> np.ndarray:

@@ -90,10 +90,10 @@ def test_threshold_independent_of_test_labels():
     assert e.threshold == 0.5 and e.threshold_source == 'given'
 
 
-@pytest.mark.parametrize('method', ['max_f1', 'youden', 'target_recall'])
+@pytest.mark.parametrize('method', ['max_f1', 'youden', 'target_recall', 'target_precision', 'max_accuracy'])
 def test_threshold_methods_optimise_their_criterion_on_val(method):
     y, p = scores(400, seed=2, decimals=3)
-    t = choose_threshold(y, p, method, target_recall=0.8)
+    t = choose_threshold(y, p, method, target_recall=0.8, target_precision=0.8)
     assert isinstance(t, Threshold) and t.source.startswith(f'val:{method}')
     art = y == ARTIFACT
     def crit(c):  # brute force over every candidate, independent of the roc_curve route
@@ -101,11 +101,14 @@ def test_threshold_methods_optimise_their_criterion_on_val(method):
         tp, fp, fn, tn = (art & called).sum(), (~art & called).sum(), (art & ~called).sum(), (~art & ~called).sum()
         if method == 'max_f1': return 2 * tp / (2 * tp + fp + fn)
         if method == 'youden': return tp / (tp + fn) - fp / (fp + tn)
+        if method == 'max_accuracy': return (tp + tn) / len(y)
+        if method == 'target_precision': return (tp / (tp + fn) if tp / max(tp + fp, 1) >= 0.8 else -1, c)  # best recall, then higher
         return c if tp / (tp + fn) >= 0.8 else -1
-    best_c = max(np.unique(p), key=crit)
-    if method != "target_recall": assert crit(t) == pytest.approx(crit(best_c))
+    best_c = max(np.unique(p)[::-1], key=crit)  # first maximum from the highest score down: ties go to the higher threshold
+    if method not in ("target_recall", "target_precision"): assert crit(t) == pytest.approx(crit(best_c))
     assert ((p >= t) == (p >= best_c)).all()  # same decisions as the best validation score (ties: highest)
     if method == 'target_recall': assert binary_metrics(y, p, t)['recall'] >= 0.8
+    if method == 'target_precision': assert binary_metrics(y, p, t)['precision'] >= 0.8
 
 
 def test_ci_contains_point_estimate_and_narrows_with_n():
