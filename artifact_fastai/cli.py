@@ -10,10 +10,11 @@ import argparse, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'TRAIN_DEFAULTS', 'THRESHOLD_METHODS', 'IMAGES_HELP',
-           'SHARED_OPTIONS', 'model_dir', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model',
-           'cmd_synth', 'cmd_check', 'cmd_train', 'metrics_text', 'cmd_evaluate', 'cmd_predict', 'cmd_gradcam',
-           'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo', 'build_parser', 'main']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'TRAIN_DEFAULTS', 'THRESHOLD_METHODS', 'LARGE_IMAGE_SIDE',
+           'IMAGES_HELP', 'SHARED_OPTIONS', 'model_dir', 'distributed_argv', 'train_distributed_job',
+           'cmd_get_face_model', 'cmd_synth', 'cmd_check', 'cmd_train', 'operating_point', 'metrics_text',
+           'cmd_evaluate', 'cmd_predict', 'cmd_gradcam', 'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo',
+           'build_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #98a9709d
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -111,13 +112,18 @@ def cmd_train(args) -> int:
     try:
         if args.set and not args.recipe: raise ValueError("--set changes a recipe's fields; use it with --recipe")
         if args.distributed is not None and args.distributed < 1: raise ValueError("--distributed takes a number of processes >= 1")
-        recipe = checked_recipe(args.recipe, **recipe_overrides(args.set, **{k: getattr(args, k) for k in TRAIN_DEFAULTS}, lr=args.lr)) if args.recipe else None
+        op = operating_point(args)
+        recipe = checked_recipe(args.recipe, **recipe_overrides(args.set, **{**{k: getattr(args, k) for k in TRAIN_DEFAULTS}, 'lr': args.lr, **op})) if args.recipe else None
+        if args.distributed and op.get('target') is not None: raise ValueError("--target-precision / --target-recall cannot be combined with --distributed")
         out = model_dir(args.out or (('feature_probe' if recipe.method == 'probe' else recipe.arch) if recipe else _train_option(args, 'arch')))
         if args.distributed: distributed_argv(args, out)  # refuse what cannot pass through before any work
     except ValueError as e: return _fail(str(e))
     if _occupied(out) and not args.force: return _fail(f"{out} exists and is not empty; pass --force to overwrite it or choose another --out")
     try: table, problems = _table_from_args(args)
     except (FileNotFoundError, ValueError) as e: return _fail(str(e))
+    if recipe is None and args.arch is None and not args.distributed and (large := _large_image_recipe(table, op)):
+        recipe, out = large[0], model_dir(args.out or 'tiled')
+        if _occupied(out) and not args.force: return _fail(f"{out} exists and is not empty; pass --force to overwrite it or choose another --out")
     if args.distributed:
         rc = train_distributed_job(args, out)
         if rc: return _fail(f"distributed training failed (torchrun exit code {rc}); see the messages above", EXIT_PROBLEMS)
@@ -131,10 +137,33 @@ def cmd_train(args) -> int:
     else:
         o = {k: _train_option(args, k) for k in TRAIN_DEFAULTS}
         learn, t, metrics = train_detector(table, o['arch'], out, o['size'], o['epochs'], o['bs'], args.lr, o['loss'], args.roi == 'on',
-                                  args.oversample == 'on', not args.no_pretrained, o['threshold_method'], args.seed, args.quiet)
+                                  args.oversample == 'on', not args.no_pretrained, op.get('threshold_method', o['threshold_method']),
+                                  args.seed, args.quiet, op.get('target'))
     print(metrics_text(metrics))
     print(f"saved {out} (threshold {float(t):.4f} from {t.source})")
     return EXIT_PROBLEMS if problems else EXIT_OK
+
+def operating_point(args) -> dict:
+    "`threshold_method` and `target` from --target-precision / --target-recall (empty when neither is given)."
+    p, r = getattr(args, 'target_precision', None), getattr(args, 'target_recall', None)
+    if p is not None and r is not None: raise ValueError("give --target-precision or --target-recall, not both")
+    if (p is not None or r is not None) and getattr(args, 'threshold_method', None) not in (None, 'target_precision', 'target_recall'):
+        raise ValueError(f"--threshold-method {args.threshold_method} and a target precision / recall contradict each other; give one")
+    for name, v in (('precision', p), ('recall', r)):
+        if v is not None:
+            if not 0 < v <= 1: raise ValueError(f"--target-{name} {v}: give a share in (0, 1], e.g. 0.85")
+            return dict(threshold_method=f'target_{name}', target=v)
+    return {}
+
+def _large_image_recipe(table, op: dict) -> tuple | None:
+    "(the 'tiled' recipe,) when the training images are large (portrait QA), announced on stderr; else None."
+    from artifact_fastai.data import median_image_side
+    from artifact_fastai.recipes import checked_recipe
+    side = median_image_side(table)
+    if side < LARGE_IMAGE_SIDE: return None
+    print(f"images are large (median short side {side} px >= {LARGE_IMAGE_SIDE}): training the 'tiled' recipe, which sees the "
+          "whole image tile by tile (pass --recipe or --arch to choose another)", file=sys.stderr)
+    return (checked_recipe('tiled', **op),)
 
 def metrics_text(metrics: dict) -> str:
     "The val and test metrics of a training run (keys like 'val_auc') as a Markdown table, one row per split."
@@ -254,7 +283,8 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 # %% ../nbs/13_cli.ipynb #cef6455c
-THRESHOLD_METHODS = ('max_f1', 'youden', 'target_recall')
+THRESHOLD_METHODS = ('max_f1', 'youden', 'target_recall', 'target_precision', 'max_accuracy')  # as `metrics.THRESHOLD_METHODS` (not imported: --help stays light)
+LARGE_IMAGE_SIDE = 512  # `train` without --recipe / --arch trains the 'tiled' recipe on images at least this large
 IMAGES_HELP = 'folder, CSV, glob pattern (quoted) or image file'
 
 SHARED_OPTIONS = {  # options of several subcommands: `add_argument` keywords a subcommand may change
@@ -295,9 +325,10 @@ def _add_train(sub) -> None:
                     'Train one detector on a data root (or split CSVs), choose its decision threshold on the validation split '
                     'and save config.json + model.safetensors under models/. With --recipe, train a preset of '
                     'artifact_fastai.recipes (its own defaults; options given here override them); with --distributed N, '
-                    'run the plain training in N processes under torchrun.')
+                    'run the plain training in N processes under torchrun. Without --recipe and --arch, images of 512 px and more '
+                    'train the tiled recipe (the whole image, tile by tile).')
     _add_data_args(s)
-    _add_options(s, quiet={}, recipe=dict(choices=('default', 'fast', 'baseline', 'probe'), help='train this preset of artifact_fastai.recipes (probe: the strongest measured)'),
+    _add_options(s, quiet={}, recipe=dict(choices=('default', 'fast', 'baseline', 'probe', 'tiled'), help='train this preset of artifact_fastai.recipes (probe: the strongest measured on 256 px faces; tiled: large images, the default from 512 px)'),
                  set=dict(action='append', metavar='FIELD=VALUE', help='with --recipe: change any Recipe field, e.g. train_crop=48 (repeatable)'),
                  arch=dict(help='timm architecture (default efficientnet_lite0: offline ImageNet weights; with --recipe: its own)'),
                  size=dict(type=int, help="input size in pixels (default 224; with --recipe: the recipe's)"),
@@ -308,6 +339,8 @@ def _add_train(sub) -> None:
                  loss=dict(choices=('focal', 'ce'), help="focal loss or cross-entropy (default focal; with --recipe: the recipe's)"),
                  oversample=dict(choices=('on', 'off'), default='on', help='sample training classes equally often (default on)'),
                  threshold_method=dict(default=None, help="how the threshold is chosen on val (default max_f1; with --recipe: the recipe's)"),
+                 target_precision=dict(type=float, metavar='P', help='operating point: the threshold on val with the highest recall at precision >= P'),
+                 target_recall=dict(type=float, metavar='R', help='operating point: the threshold on val with the highest precision at recall >= R'),
                  no_pretrained=dict(action='store_true', help='random initialisation even when weights exist'),
                  distributed=dict(type=int, metavar='N', help='train in N processes under torchrun (one per GPU, or CPU processes)'),
                  cpu=dict(action='store_true', help='with --distributed: CPU processes (gloo) even when GPUs are visible'),

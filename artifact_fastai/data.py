@@ -24,7 +24,8 @@ from .core import (ARTIFACT, CLEAN, VOCAB, SOURCE_ATTR, SPLIT_NAMES, group_ids, 
 __all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'GROUP_COLUMNS', 'SPLIT_FILES', 'IMAGE_EXTENSIONS', 'CLASS_NAMES',
            'ImageError', 'open_image', 'read_csv_split', 'LayoutError', 'DataLayout', 'detect_layout', 'read_splits',
            'Problem', 'DatasetError', 'check_dataset', 'fold_splits', 'resize_transforms', 'class_weights',
-           'artifact_datablock', 'artifact_dataloaders', 'split_dataloader', 'load_table', 'print_problems']
+           'artifact_datablock', 'artifact_dataloaders', 'split_dataloader', 'load_table', 'print_problems',
+           'median_image_side']
 
 # %% ../nbs/01_data.ipynb #e08b0824
 class ImageError(ValueError):
@@ -754,3 +755,15 @@ def print_problems(problems, limit: int = 20) -> None:
     print(f"warning: dropped {len(problems)} bad row(s):", file=sys.stderr)
     for p in problems[:limit]: print(f"  - {p}", file=sys.stderr)
     if len(problems) > limit: print(f"  ... and {len(problems) - limit} more", file=sys.stderr)
+
+def median_image_side(table: pd.DataFrame, split: str = 'train', n: int = 32) -> int:
+    "Median short side in pixels of up to `n` images of `split` (read from the file headers only, evenly spaced through the split)."
+    rows = table[table.split == split] if (table.split == split).any() else table
+    paths = rows.path.iloc[np.linspace(0, len(rows) - 1, min(n, len(rows))).astype(int)]
+    sides = []
+    for p in paths:
+        try:
+            with Image.open(Path(table.attrs['root'])/p) as im: sides.append(min(im.size))
+        except (OSError, ValueError): continue  # the dataset check reports unreadable files
+    return int(np.median(sides)) if sides else 0
+

@@ -23,10 +23,11 @@ from .augment import TrainCrop, HighPass, SelfBlend, recipe_weights
 from .detector import Detector, read_config, _check_dest, tta_proba
 from .learner import artifact_learner, save_detector, input_settings
 from .probe import train_probe, save_probe, cross_validate_probe
+from .tiles import train_tiled
 
 # %% auto #0
-__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe', 'recipe_extra',
-           'split_proba', 'learner_detector', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
+__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'threshold_target', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe',
+           'recipe_extra', 'split_proba', 'learner_detector', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
            'probe_settings', 'train_probe_recipe', 'quiet_fit', 'train_detector', 'is_pretrained', 'learner_scores',
            'recipe_overrides', 'checked_recipe', 'train_recipe_detector', 'cross_validate', 'cv_summary']
 
@@ -48,8 +49,9 @@ class Recipe:
     highpass: bool = False            # add the high-pass residual channel (`HighPass`)
     self_blend: float = 0.0           # share of Clean training images turned into SBI Artifacts
     tta: str | None = 'flip'          # test-time averaging: 'flip' or None
-    threshold_method: str = 'youden'  # how the decision threshold is chosen on validation
-    method: str = 'finetune'          # 'finetune' (the fields above) or 'probe' (frozen features + linear head)
+    threshold_method: str = 'youden'  # how the decision threshold is chosen on validation (`metrics.THRESHOLD_METHODS`)
+    target: float | None = None       # the precision / recall asked for by threshold_method 'target_precision' / 'target_recall'
+    method: str = 'finetune'          # 'finetune' (the fields above), 'probe' (frozen features + linear head) or 'tiled' (`tiles`)
     archs: tuple = ()                 # probe: the frozen backbones (empty: `arch` alone)
     wd: float | None = None           # probe only: the head's weight decay (None: 0.5); fine-tuning uses fastai's
     note: str = ''                    # one line on what the preset is for
@@ -64,8 +66,10 @@ RECIPES: dict[str, Recipe] = {
     'probe': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                     train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
                     note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone'),
+    'tiled': Recipe(method='tiled', threshold_method='max_accuracy', note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px, '
+                    'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
 }
-METHODS = ('finetune', 'probe')
+METHODS = ('finetune', 'probe', 'tiled')
 
 def get_recipe(recipe: str | Recipe = 'default', **overrides) -> Recipe:
     "The preset named `recipe` (or `recipe` itself) with `overrides` applied."
@@ -77,6 +81,14 @@ def get_recipe(recipe: str | Recipe = 'default', **overrides) -> Recipe:
     recipe = replace(recipe, **overrides)
     if recipe.method not in METHODS: raise ValueError(f"recipe method {recipe.method!r} is not one of {METHODS}")
     return replace(recipe, archs=tuple(recipe.archs))
+
+def threshold_target(rec: Recipe) -> dict:
+    "The `choose_threshold` keyword for the recipe's target precision / recall (empty when none is asked for)."
+    if rec.target is None: return {}
+    if rec.threshold_method not in ('target_precision', 'target_recall'):
+        raise ValueError(f"a target ({rec.target}) needs threshold_method 'target_precision' or 'target_recall', not {rec.threshold_method!r}")
+    return {rec.threshold_method: float(rec.target)}
+
 
 # %% ../nbs/14_recipes.ipynb #f54c7d16
 def _split_overrides(recipe, kwargs: dict) -> tuple[Recipe, dict]:
@@ -153,7 +165,7 @@ def evaluate_recipe(learn, recipe: Recipe | None = None) -> tuple[dict, Threshol
     rec = recipe or learn.recipe
     splits = [s for s in ('val', 'test') if (learn.dls.split_df.split == s).any()]
     learn.split_probs = {s: split_proba(learn, s, rec.tta) for s in splits}
-    t = choose_threshold(*learn.split_probs['val'], method=rec.threshold_method)
+    t = choose_threshold(*learn.split_probs['val'], rec.threshold_method, **threshold_target(rec))
     out = {'threshold': float(t), 'threshold_source': t.source}
     for s in splits: out.update(split_metrics(*learn.split_probs[s], t, s))
     return out, t
@@ -223,14 +235,14 @@ def quiet_fit(learn, quiet: bool, fit) -> None:
 def train_detector(table, arch: str = 'efficientnet_lite0', out: str | Path | None = None, size: int = 128,
                    epochs: int = 5, bs: int = 32, lr: float | None = None, loss: str = 'focal', roi: bool = False,
                    oversample: bool = True, pretrained: bool = True, threshold_method: str = 'max_f1', seed: int = 0,
-                   quiet: bool = False):
+                   quiet: bool = False, target: float | None = None):
     "Train `arch` on the checked split `table`, choose the threshold on val, save to `out`; return (learn, threshold, val/test metrics)."
     seed_everything(seed)
     dls = artifact_dataloaders(table, size=size, bs=bs, roi='face' if roi else None, oversample=oversample, seed=seed, check=False)
     learn = artifact_learner(dls, arch, pretrained=pretrained, loss=loss)
     quiet_fit(learn, quiet, lambda: _fit(learn, epochs, lr))
     y_val, p_val = learner_scores(learn, ds_idx=1)
-    t = choose_threshold(y_val, p_val, threshold_method)
+    t = choose_threshold(y_val, p_val, threshold_method, **threshold_target(Recipe(threshold_method=threshold_method, target=target)))
     metrics = split_metrics(y_val, p_val, t, 'val')
     if (dls.split_df.split == 'test').any(): metrics.update(split_metrics(*learner_scores(learn, dl=split_dataloader(dls, 'test')), t, 'test'))
     if out is not None: save_detector(learn, out, threshold=float(t), threshold_source=t.source)
@@ -278,6 +290,10 @@ def train_recipe_detector(table, recipe='default', out: str | Path | None = None
     if rec.method == 'probe':  # frozen features + linear head: no fine-tuning schedule, no oversampling (balanced loss)
         model, metrics, t = train_probe_recipe(table, rec, out, seed, check=False, progress=not quiet, roi='face' if roi else None)
         return model, t, metrics
+    if rec.method == 'tiled':  # frozen tile features + multiple-instance heads (`tiles.train_tiled`)
+        det, metrics = train_tiled(table, out, seed, force=True, check=False, progress=not quiet, pretrained=pretrained,
+                                   threshold_method=rec.threshold_method, **threshold_target(rec))
+        return det, Threshold(det.config.threshold, det.config.threshold_source), metrics
     seed_everything(seed)
     dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)
     learn = recipe_learner(dls, rec, pretrained=pretrained)

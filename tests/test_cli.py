@@ -372,3 +372,33 @@ def test_check_and_train_read_the_seeds_own_layout_without_options(data, tmp_pat
     assert main(['train', '--data', str(seed_root), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--bs', '16',
                  '--no-pretrained', '--out', str(model), '--quiet']) == EXIT_OK
     assert (model/'model.safetensors').is_file()
+
+
+def test_train_target_precision_sets_the_operating_point_on_val(data, tmp_path):
+    "`--target-precision P` chooses the threshold on val for precision >= P and records where it came from (issue 17)."
+    from artifact_fastai.core import DetectorConfig
+    out = tmp_path/'tp'
+    assert main(['train', '--data', str(data), '--arch', 'resnet18', '--size', '32', '--epochs', '1', '--bs', '16',
+                 '--no-pretrained', '--target-precision', '0.8', '--out', str(out), '--quiet']) == EXIT_OK
+    assert DetectorConfig.from_json(out/'config.json').threshold_source == 'val:target_precision@0.8'
+    for bad, msg in ((['--target-precision', '0.8', '--target-recall', '0.9'], 'not both'),
+                     (['--target-recall', '1.5'], 'in (0, 1]'),
+                     (['--target-recall', '0.9', '--threshold-method', 'youden'], 'contradict')):
+        r = subprocess.run(CLI + ['train', '--data', str(data), '--out', str(tmp_path/'x'), *bad], env=ENV, capture_output=True, text=True)
+        assert r.returncode == EXIT_USAGE and msg in r.stderr, r.stderr
+
+
+def test_train_without_options_picks_the_tiled_recipe_for_large_images(tmp_path, capsys):
+    "Images of 512 px and more get the 'tiled' recipe by default (the whole image, tile by tile); small ones keep the plain schedule."
+    from PIL import Image
+    import pandas as pd
+    from artifact_fastai.cli import _large_image_recipe
+    for side in (600, 64):
+        (tmp_path/str(side)).mkdir()
+        for i in range(3): Image.new('RGB', (side + 40, side)).save(tmp_path/str(side)/f'{i}.png')
+    table = lambda side: pd.DataFrame({'path': [f'{side}/{i}.png' for i in range(3)], 'label': [0, 1, 1], 'split': 'train'}).pipe(
+        lambda df: (df.attrs.update(root=tmp_path), df)[1])
+    rec = _large_image_recipe(table(600), {'threshold_method': 'target_precision', 'target': 0.85})[0]
+    assert (rec.method, rec.threshold_method, rec.target) == ('tiled', 'target_precision', 0.85)
+    assert 'median short side 600 px' in capsys.readouterr().err
+    assert _large_image_recipe(table(64), {}) is None
