@@ -18,22 +18,24 @@ from sklearn.metrics import roc_auc_score
 from .core import seed_everything
 from .synth import make_synthetic_dataset, artifact_regions
 from .data import artifact_dataloaders, load_table, print_problems
-from .metrics import Threshold, choose_threshold
+from .metrics import Threshold, choose_threshold, category_recall
 from .learner import save_detector, lite_checkpoint
 from .clip import CLIPWeightsError, resolve_clip_weights, clip_config, clip_learner
 from .anomaly import anomaly_learner
 from .ensemble import EnsembleDetector
 from .kinds import load_detector
 from .predict import split_scores
+from .tiles import read_categories
 from .interpret import GradCAMInterpretation, pointing_game
 from .report import ModelResult, build_report, image_grid, markdown_table
 from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe
 
 # %% auto #0
 __all__ = ['DEMO_ARCHS', 'Member', 'classifier_member', 'probe_member', 'train_anomaly', 'train_clip', 'anomaly_member',
-           'clip_member', 'train_members', 'member_scores', 'fit_ensembles', 'model_results', 'best_classifiers',
-           'pointing_score', 'gradcam_grids', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes',
-           'run_experiment', 'demo_data', 'demo_members', 'run_demo']
+           'clip_member', 'train_members', 'member_scores', 'fit_ensembles', 'model_results', 'table_categories',
+           'category_recall_table', 'best_classifiers', 'pointing_score', 'gradcam_grids', 'ExperimentResult',
+           'pointing_note', 'short_table', 'experiment_notes', 'run_experiment', 'demo_data', 'demo_members',
+           'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -154,6 +156,24 @@ def model_results(detectors: dict, table, split: str = 'test', threshold: str = 
         results.append(ModelResult(name, y[ok], p[ok], t, split))
     return results
 
+def table_categories(table) -> pd.Series | None:
+    "Each row's artifact categories: the label CSV's `categories` column, else a synthetic set's `artifacts.csv`; None without either."
+    cats = read_categories(table)
+    if cats is not None: return cats
+    reg = Path(table.attrs['root'])/'artifacts.csv'
+    if not reg.is_file(): return None
+    reg = pd.read_csv(reg, dtype=str, keep_default_na=False)
+    if 'categories' not in reg: return None
+    return table.path.map(reg.groupby('image').categories.agg(';'.join)).fillna('')
+
+def category_recall_table(results, categories) -> pd.DataFrame | None:
+    "Recall of each model at its threshold within each artifact category (columns 'category (n=...)'), from `categories` of the scored rows."
+    per = {r.name: category_recall(r.y, r.p, r.threshold, categories) for r in results}
+    first = next(iter(per.values()), None)
+    if first is None or not len(first): return None
+    cols = {c: f'{c} (n={n})' for c, n in zip(first.category, first.n)}
+    return pd.DataFrame([{'model': m, **{cols[c]: v for c, v in zip(df.category, df.recall)}} for m, df in per.items()])
+
 # %% ../nbs/15a_experiment.ipynb #f07c1dd0
 def best_classifiers(dets: dict, y_val, P_val) -> dict:
     "{'full': name, 'roi': name} of the best full-frame and face-ROI classifiers by val AUC (GradCAM explains those)."
@@ -257,9 +277,11 @@ def run_experiment(data,                           # data root (any layout `data
             pointing = pointing_score(dets[best], table) if best else None
     if pointing: pointing['member'] = best; notes = [*notes, pointing_note(pointing)]
     notes = list(notes) + experiment_notes(members, trained, skipped, dets, models, times, time.perf_counter() - t0, load)
-    root = table.attrs.get('root', data)
+    root, cats = table.attrs.get('root', data), table_categories(table)
+    per_cat = category_recall_table(results, cats[table.split == 'test'].tolist()) if cats is not None else None
+    tables = {} if per_cat is None else {'Artifact recall per category (test split, each model at its val threshold)': per_cat}
     with _step('report', times, quiet):
-        paths = build_report(out, results, data=table, data_name=str(root), n_boot=n_boot, notes=notes, gradcam=grids,
+        paths = build_report(out, results, data=table, data_name=str(root), n_boot=n_boot, notes=notes, gradcam=grids, tables=tables,
                              title=title or f'artifact_fastai experiment: {Path(str(root)).name}')
     return ExperimentResult(pd.read_csv(paths['metrics_csv']), paths, trained, skipped, times, pointing)
 

@@ -280,6 +280,7 @@ def build_report(folder,                                  # report folder (creat
                  sort_by: str = 'f1',                     # metric the table is sorted by
                  gradcam: Mapping[str, object] | None = None,  # section title -> figure / image of GradCAM overlays
                  notes: Sequence[str] = (),               # extra paragraphs (training settings, timings)
+                 tables: Mapping[str, pd.DataFrame] | None = None,  # extra sections after the metrics: title -> table
                  seed: int = 0,                           # seed of the bootstrap
                 ) -> dict:
     "Write `report.md`, `report.html`, `figures/` and `metrics.*` for `results` into `folder`; return the paths."
@@ -294,6 +295,7 @@ def build_report(folder,                                  # report folder (creat
     rep.text(table.describe() + ' Every threshold was chosen on the validation split, never on the split scored.')
     for note in notes: rep.text(note)
     rep.heading('Metrics').table(metrics_frame(table), caption=f'{", ".join(sorted({r.split for r in results}))} split')
+    for name, df in (tables or {}).items(): rep.heading(name, 3).table(df)
     cov = coverage_frame(results)
     if cov is not None: rep.heading('Abstention', 3).text('Images the ensemble answered Unsure are left out of the decided metrics.').table(cov)
     rep.heading('ROC and precision-recall curves').figure(roc_pr_figure(results), 'roc_pr', 'Dots: operating point at each model\'s threshold. Dashed: chance.')

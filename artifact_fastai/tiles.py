@@ -163,6 +163,7 @@ def read_categories(df: pd.DataFrame, column: str = 'categories') -> pd.Series |
     "The `column` of the label CSV(s) behind split table `df` (from `read_splits`), aligned to its rows; None when no CSV has it."
     root, out, found = Path(df.attrs['root']), pd.Series('', index=df.index, dtype=object), False
     for csv, rows in df.groupby('csv').groups.items():
+        if not str(csv).lower().endswith('.csv'): continue  # rows read from folders (labels in folder or file names)
         raw = pd.read_csv(root/csv, dtype=str, keep_default_na=False)
         col = next((c for c in raw.columns if c.strip().lower() == column), None)
         if col is None: continue

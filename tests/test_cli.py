@@ -293,6 +293,7 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     assert '| model | auc | ap | recall | precision | threshold |' in out and '| ensemble_selective |' in out
     assert 'GradCAM peak of `resnet18`' in out and 'known defect box on' in out
     assert 'pointing game' in paths['md'].read_text()
+    assert '### Artifact recall per category' in paths['md'].read_text()  # from the synthetic set's artifacts.csv (issue 17)
     assert paths['html'] == Path('reports/demo/report.html') and paths['html'].is_file()
     names = {r['model'] for r in read_rows(paths['metrics_csv'])}
     members = {'feature_probe', 'resnet18', 'resnet18_roi', 'anomaly_autoencoder'}
