@@ -51,6 +51,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--model', default=str(HERE/'results'/'faces_probe'))
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--before', default='0.5,0.75,1.5,2,4', help="factors also scored without the scale record ('' for none)")
+    ap.add_argument('--sd-before', action='store_true', help='also score the SD portraits without the scale record (centre crop)')
+    ap.add_argument('--speed-n', type=int, default=64, help='images of the throughput check (0: skip)')
     args = ap.parse_args()
     warnings.filterwarnings('ignore')
     import numpy as np, pandas as pd, torch
@@ -84,27 +87,29 @@ def main():
     if (sd/'labels.csv').is_file():
         sd_paths = pd.read_csv(sd/'labels.csv').image.tolist()
         p_sd_after = cached('sd_after', lambda: score([open_image(sd/p) for p in sd_paths], True), cache)
-    before = {f: cached(f'before_{f:g}', lambda: score(perturb_images(images, rescale(f, 'jpeg')), False), cache) for f in FACTORS}
+    before_f = [float(f) for f in args.before.split(',') if f.strip()]
+    before = {f: cached(f'before_{f:g}', lambda: score(perturb_images(images, rescale(f, 'jpeg')), False), cache) for f in before_f}
     for f in FACTORS:
-        rows.append(dict(factor=f'{f:g}', side=round(256 * f), auc_after=auc(y, after[f]), auc_before=auc(y, before[f])))
+        rows.append(dict(factor=f'{f:g}', side=round(256 * f), auc_after=auc(y, after[f]),
+                         auc_before=auc(y, before[f]) if f in before else float('nan')))
     sweep = pd.DataFrame(rows)
     sweep['move_after'] = sweep.auc_after - sweep.auc_after.iloc[0]
     sweep['move_before'] = sweep.auc_before - sweep.auc_before.iloc[0]
     out = [f"# Scale sweep and cross-generator check (issue 18)\n\nmodel {args.model}, scale record {scale}, threshold {t:.4f} (val)\n",
            "## AUC on the 150 test images of faces140k-sample, rescaled (JPEG 95), both classes alike\n", markdown_table(sweep, 4)]
     if p_sd_after is not None:
-        p_sd_before = cached('sd_before', lambda: score([open_image(sd/p) for p in sd_paths], False), cache)
+        p_sd_before = cached('sd_before', lambda: score([open_image(sd/p) for p in sd_paths], False), cache) if args.sd_before else None
         yy = np.r_[np.full(len(p_sd_after), ARTIFACT), np.full(len(real), CLEAN)]
         cross = pd.DataFrame([dict(input=name, n_sd=len(p), n_real=len(real), auc=auc(yy, np.r_[p, real]),
                                    flagged_sd=float((p >= t).mean()), flagged_real=float((real >= t).mean()))
-                              for name, p in (('matched scale (768 -> 256 px)', p_sd_after), ('before: native centre crop', p_sd_before))])
+                              for name, p in (('matched scale (768 -> 256 px)', p_sd_after), ('before: native centre crop', p_sd_before)) if p is not None])
         cross['same_generator_test_auc'] = auc(y, native)
         out += ["\n## StyleGAN-trained probe: SD 2.1 portraits (all label 0) vs the real test photographs (label 1)\n", markdown_table(cross, 4)]
-    few = images[:64]; rates = {True: [], False: []}
-    for _ in range(3):
+    few = images[:args.speed_n]; rates = {True: [], False: []}
+    for _ in range(3 if few else 0):
         for r in (False, True):
             t0 = time.perf_counter(); score(few, r); rates[r].append(len(few) / (time.perf_counter() - t0))
-    out.append(f"\n## Predict throughput at native scale (64 images, {args.threads} threads, median of 3 alternating)\n\n"
+    if few: out.append(f"\n## Predict throughput at native scale ({len(few)} images, {args.threads} threads, median of 3 alternating)\n\n"
                f"with scale record {np.median(rates[True]):.2f} img/s, without {np.median(rates[False]):.2f} img/s, "
                f"ratio {np.median(rates[True]) / np.median(rates[False]):.3f}")
     text = '\n'.join(out) + '\n'
