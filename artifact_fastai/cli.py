@@ -262,8 +262,8 @@ def cmd_robustness(args) -> int:
         if not (table.split == args.split).any(): raise ValueError(f"the data has no {args.split!r} split (splits: {sorted(set(table.split))})")
         detector = load_detector(args.model)
     except (FileNotFoundError, ValueError) as e: return _fail(str(e))
-    if not all(hasattr(detector, a) for a in ('transform', 'normalize', 'model')):
-        return _fail(f"{args.model}: a {detector.config.kind!r} model; the robustness sweep scores single CNN detectors")
+    if not callable(getattr(detector, 'predict_proba', None)):
+        return _fail(f"{args.model}: a {detector.config.kind!r} model without `predict_proba`; the robustness sweep scores images through it")
     paths = robustness_outputs(detector, table, out, args.split, args.perturbations, args.quality, not args.no_format_check,
                                args.seed, args.bs)
     print(paths['sweep_md'].read_text()); print(f"wrote {', '.join(p.name for p in paths.values())} to {out}")

@@ -26,8 +26,9 @@ from .data import open_image, resize_transforms, IMAGE_COLUMNS, _pick_column
 from .augment import highpass_channel
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'read_config', 'write_weights', 'read_weights', 'load_weights_strict', 'apply_input_transform',
-           'tta_proba', 'Detector', 'expand_items', 'build_classifier', 'load_classifier']
+__all__ = ['SHRINK', 'ENLARGE', 'IMAGE_SUFFIXES', 'read_config', 'write_weights', 'read_weights', 'load_weights_strict',
+           'apply_input_transform', 'tta_proba', 'rescale_to_side', 'training_scale', 'Detector', 'expand_items',
+           'build_classifier', 'load_classifier']
 
 # %% ../nbs/04b_detector.ipynb #97230c39
 def read_config(folder: str | Path, kind: str | None = None) -> DetectorConfig:
@@ -95,6 +96,38 @@ def tta_proba(model, x: torch.Tensor, tta: str | None = None) -> torch.Tensor:
     return p
 
 
+# %% ../nbs/04b_detector.ipynb #c392724a
+SHRINK, ENLARGE = Image.Resampling.LANCZOS, Image.Resampling.BICUBIC  # PIL widens the kernel when shrinking: antialiased
+
+def rescale_to_side(img: Image.Image,  # RGB image
+                    side: int | None,  # short side wanted, in pixels (None or 0: unchanged)
+                   ) -> Image.Image:
+    "`img` resized (aspect kept) so that its short side is `side`; unchanged when it already is, or when `side` is None."
+    if not side or min(img.size) == side: return img
+    k = side / min(img.size)
+    return img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), SHRINK if k < 1 else ENLARGE)
+
+def _short_side(path: Path) -> int | None:
+    "Short side of image file `path` from its header (None when it cannot be read)."
+    try:
+        with Image.open(path) as im: return min(im.size)
+    except (OSError, ValueError): return None
+
+def training_scale(dls,  # dataloaders built by `data.artifact_dataloaders` (with `split_df` and `data_root`)
+                   roi: dict | None = None,  # the model's face-ROI settings (`config.roi`), if any
+                   max_images: int = 2000,  # at most this many training files are read (evenly spaced rows)
+                  ) -> dict:
+    "`config.extra['scale']` for a model trained on `dls`: the median short side of its training images ({} if unknown)."
+    if roi: return {'basis': 'roi', 'note': 'face crop, resized by the item transforms; no whole-image rescaling'}
+    df, root = getattr(dls, 'split_df', None), getattr(dls, 'data_root', None)
+    if df is None or root is None or 'path' not in df: return {}
+    paths = df.path[df.split == 'train'].tolist()
+    paths = paths[::max(1, -(-len(paths) // max_images))]
+    sides = [s for s in (_short_side(Path(root)/p) for p in paths) if s]
+    if not sides: return {}
+    return {'side': int(np.median(sides)), 'basis': 'median short side of the training images', 'n_measured': len(sides)}
+
+
 # %% ../nbs/04b_detector.ipynb #e4dab0db
 class Detector:
     "A trained detector: `config`, `model` (eval mode), `predict_proba` on PIL images and `predict` on files."
@@ -105,15 +138,17 @@ class Detector:
         if config.extra.get('channels_last'): self.model.to(memory_format=torch.channels_last)
         self.roi = FaceCrop.from_settings(config.roi) if config.roi else None
         self.resize = resize_transforms(config.img_size, config.resize)
+        self.scale_side = None if config.roi else (config.extra.get('scale') or {}).get('side')  # None: no rescaling (old folders)
         self.mean = torch.tensor(config.mean, dtype=torch.float32).view(1, -1, 1, 1)
         self.std = torch.tensor(config.std, dtype=torch.float32).view(1, -1, 1, 1)
 
     def __repr__(self): return f"{type(self).__name__}({self.config.arch!r}, kind={self.config.kind!r}, img_size={self.config.img_size}, threshold={self.config.threshold:.4g})"
 
     def transform(self, img: Image.Image) -> torch.Tensor:
-        "uint8 (3, H, W) tensor of `img` after the validation item transforms of training."
+        "uint8 (3, H, W) tensor of `img` brought to the training scale, then through the validation item transforms of training."
         if img.mode != 'RGB' or type(img) is not Image.Image: img = img.convert('RGB')  # also loads lazy files
         if self.roi is not None: img = self.roi.crop(img)
+        else: img = rescale_to_side(img, self.scale_side)
         for tfm in self.resize: img = tfm(img, split_idx=1)
         return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1)
 

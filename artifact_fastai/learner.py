@@ -32,7 +32,7 @@ import timm
 
 from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, list_hash, keep_freed_memory
 from .losses import FocalLossFlat
-from .detector import write_weights, _check_dest
+from .detector import write_weights, _check_dest, training_scale
 
 # %% auto #0
 __all__ = ['LITE_PACKAGES', 'CHANNELS_LAST_CPU', 'roc_auc_artifact', 'RocAucArtifact', 'artifact_metrics',
@@ -326,9 +326,10 @@ def save_detector(learn: Learner,  # trained learner (from `artifact_learner`, `
     if threshold_source == 'default' and hasattr(threshold, 'source'): threshold_source = threshold.source
     if not 0 <= float(threshold) <= 1: raise ValueError(f"threshold {threshold} is not a probability in [0, 1]")
     dest.mkdir(parents=True, exist_ok=True)
-    sha = write_weights(learn.model.state_dict(), dest)
+    sha, scale = write_weights(learn.model.state_dict(), dest), training_scale(learn.dls, inputs.get('roi'))
     cfg = DetectorConfig(arch=spec['arch'], kind=spec['kind'], vocab=tuple(VOCAB), threshold=float(threshold),
-                         threshold_source=threshold_source, extra={**spec['extra'], 'weights_sha256': sha},
+                         threshold_source=threshold_source,
+                         extra={**spec['extra'], **({'scale': scale} if scale else {}), 'weights_sha256': sha},
                          data_hash=training_data_hash(learn.dls),
                          metrics=dict(_recorded_metrics(learn) if metrics is None else metrics), **inputs)
     cfg.to_json(dest/'config.json')

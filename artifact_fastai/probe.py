@@ -27,7 +27,7 @@ from .data import artifact_dataloaders, read_splits, split_dataloader
 from .metrics import choose_threshold, Threshold
 from .data import fold_splits
 from .metrics import split_metrics
-from .detector import Detector, write_weights, _check_dest, read_config, read_weights, load_weights_strict
+from .detector import Detector, write_weights, _check_dest, read_config, read_weights, load_weights_strict, training_scale
 from .learner import resolve_pretrained, _read_state_dict, input_settings
 
 # %% auto #0
@@ -246,12 +246,13 @@ def save_probe(model: FeatureProbe, dls, dest, threshold: Threshold | float, arc
     dest = Path(dest); _check_dest(dest, force)
     if not 0 <= float(threshold) <= 1: raise ValueError(f"threshold {threshold} is not a probability in [0, 1]")
     dest.mkdir(parents=True, exist_ok=True)
-    sha = write_weights(model.state_dict(), dest)
+    sha, inputs = write_weights(model.state_dict(), dest), input_settings(dls)
+    scale = training_scale(dls, inputs.get('roi'))
     cfg = DetectorConfig(arch='+'.join(archs), kind='probe', vocab=tuple(VOCAB), threshold=float(threshold),
                          threshold_source=getattr(threshold, 'source', 'default'),
-                         extra={**probe_spec(model, archs, levels), **(extra or {}), 'weights_sha256': sha},
-                         metrics={k: v for k, v in (metrics or {}).items() if isinstance(v, (int, float))},
-                         **input_settings(dls))
+                         extra={**probe_spec(model, archs, levels), **({'scale': scale} if scale else {}), **(extra or {}),
+                                'weights_sha256': sha},
+                         metrics={k: v for k, v in (metrics or {}).items() if isinstance(v, (int, float))}, **inputs)
     cfg.to_json(dest/'config.json')
     return dest
 

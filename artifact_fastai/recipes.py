@@ -6,7 +6,7 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/recipes.html.md"""
 
 # %% ../nbs/14_recipes.ipynb #c62a96af
 from __future__ import annotations
-import ast, contextlib, time
+import ast, contextlib, tempfile, time
 from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
 from typing import Sequence
@@ -24,12 +24,15 @@ from .detector import Detector, read_config, _check_dest, tta_proba
 from .learner import artifact_learner, save_detector, input_settings
 from .probe import train_probe, save_probe, cross_validate_probe
 from .tiles import train_tiled
+from .metrics import binary_metrics
+from .kinds import load_detector
 
 # %% auto #0
 __all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'threshold_target', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe',
            'recipe_extra', 'split_proba', 'learner_detector', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
            'probe_settings', 'train_probe_recipe', 'quiet_fit', 'train_detector', 'is_pretrained', 'learner_scores',
-           'recipe_overrides', 'checked_recipe', 'train_recipe_detector', 'cross_validate', 'cv_summary']
+           'recipe_overrides', 'checked_recipe', 'train_recipe_detector', 'cross_validate', 'cv_summary',
+           'generator_names', 'leave_one_generator_out']
 
 # %% ../nbs/14_recipes.ipynb #fe165e10
 @dataclass(frozen=True)
@@ -324,3 +327,46 @@ def cross_validate(data_root, recipe: str | Recipe = 'default', n_folds: int = 5
 def cv_summary(folds: pd.DataFrame, keys=('test_auc', 'test_balanced_accuracy', 'train_s')) -> dict:
     "Mean and standard deviation over folds of the columns `keys`."
     return {f'{k}_{s}': float(getattr(folds[k], s)()) for k in keys if k in folds for s in ('mean', 'std')}
+
+# %% ../nbs/14_recipes.ipynb #9a9abbb4
+def _held_out_row(det: Detector, table: pd.DataFrame, held: pd.DataFrame, gen: str, metrics: dict) -> dict:
+    "One `leave_one_generator_out` row: held-out generator `gen` (rows `held`) against the real test images of `table`."
+    root = Path(table.attrs['root'])
+    real = table[(table.split == 'test') & (table.label != ARTIFACT)]
+    scores = det.predict([str(root/p) for p in pd.concat([held.path, real.path])], progress=False)
+    p, t = scores.prob_artifact.to_numpy(dtype=float), float(det.config.threshold)
+    y = np.r_[np.full(len(held), ARTIFACT), real.label.to_numpy(dtype=int)]
+    ok = ~np.isnan(p)
+    return dict(generator=gen, n_generated=len(held), n_real=len(real), auc=binary_metrics(y[ok], p[ok], t)['auc'],
+                flagged_generated=float((p[y == ARTIFACT] >= t).mean()), flagged_real=float((p[y != ARTIFACT] >= t).mean()),
+                threshold=t, seen_test_auc=metrics.get('test_auc', float('nan')), n_unscored=int((~ok).sum()))
+
+def generator_names(table: pd.DataFrame, generator_col: str = 'generator') -> pd.Series:
+    "The `generator_col` of `table`, else that column of `attrs['root']/labels.csv` matched on `image` = `path`."
+    if generator_col in table: return table[generator_col]
+    csv = Path(table.attrs.get('root', '.'))/'labels.csv'
+    cols = pd.read_csv(csv, nrows=0).columns if csv.is_file() else []
+    if generator_col not in cols or 'image' not in cols:
+        raise ValueError(f"the table has no {generator_col!r} column (nor {csv} with columns image, {generator_col}); name each Artifact row's generator there")
+    names = pd.read_csv(csv, dtype=str, keep_default_na=False).set_index('image')[generator_col]
+    return table.path.map(names).replace('', None)
+
+def leave_one_generator_out(table: pd.DataFrame,  # split table (`read_splits`) with `attrs['root']` and `generator_col`
+                            generator_col: str = 'generator',  # names the generator of each Artifact row
+                            recipe: str | Recipe = 'probe',  # the recipe trained each time (a name or a `Recipe`)
+                            generators: Sequence[str] | None = None,  # held-out generators (default: every one)
+                            seed: int = 0, quiet: bool = True,
+                            **overrides) -> pd.DataFrame:  # `Recipe` fields, e.g. archs=('efficientnet_lite0',)
+    "Train `recipe` without each generator in turn and score it against the real test images: one row per held-out generator."
+    gens, fake = generator_names(table, generator_col), table.label == ARTIFACT
+    names = sorted(gens[fake].dropna().astype(str).unique()) if generators is None else list(generators)
+    if len(names) < 2: raise ValueError(f"leave-one-generator-out needs at least 2 generators in {generator_col!r}, found {names}")
+    rows = []
+    for gen in names:
+        held = fake & (gens.astype(str) == gen)
+        if not held.any(): raise ValueError(f"no Artifact rows with {generator_col} == {gen!r}")
+        train = table[~held].copy(); train.attrs = dict(table.attrs)
+        with tempfile.TemporaryDirectory() as d:
+            _, _, metrics = train_recipe_detector(train, recipe, out=Path(d)/'model', seed=seed, quiet=quiet, **overrides)
+            rows.append(_held_out_row(load_detector(Path(d)/'model'), table, table[held], gen, metrics))
+    return pd.DataFrame(rows)

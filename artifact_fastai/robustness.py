@@ -6,7 +6,7 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/robustness.html.md"""
 
 # %% ../nbs/15_robustness.ipynb #6388afa3
 from __future__ import annotations
-import io, tempfile, zlib
+import inspect, io, tempfile, zlib
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,8 +24,9 @@ from .kinds import load_detector
 from .recipes import learner_detector
 
 # %% auto #0
-__all__ = ['Perturbation', 'jpeg', 'png', 'downscale', 'blur', 'noise', 'identity', 'standard_perturbations', 'image_rng',
-           'perturb_images', 'split_images', 'robustness_sweep', 'plot_sweep', 'format_check', 'robustness_outputs']
+__all__ = ['SCALE_FACTORS', 'Perturbation', 'jpeg', 'png', 'downscale', 'blur', 'noise', 'rescale', 'identity',
+           'standard_perturbations', 'image_rng', 'perturb_images', 'detector_proba', 'split_images',
+           'robustness_sweep', 'plot_sweep', 'format_check', 'robustness_outputs']
 
 # %% ../nbs/15_robustness.ipynb #02e0535d
 class Perturbation:
@@ -70,15 +71,30 @@ def noise(std: float) -> Perturbation:
         return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8))
     return Perturbation(f'noise{std:g}', fn, f'Gaussian noise, std {std:g}/255')
 
+def rescale(factor: float,  # size factor: 0.5 halves each side, 2 doubles it
+            fmt: str = 'jpeg',  # re-encoding after resizing: 'jpeg' or 'png'
+            quality: int = 95,  # JPEG quality (ignored for PNG)
+           ) -> Perturbation:
+    "Resize by `factor` (kept at the new size; Lanczos when shrinking, bicubic when enlarging), re-encoded as `fmt`."
+    if fmt not in ('jpeg', 'png'): raise ValueError(f"fmt={fmt!r}: use 'jpeg' or 'png'")
+    encode = jpeg(quality) if fmt == 'jpeg' else png()
+    def fn(img, rng):
+        size = (max(1, round(img.width * factor)), max(1, round(img.height * factor)))
+        return encode(img.resize(size, Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC), rng)
+    return Perturbation(f'scale{factor:g}-{fmt}', fn, f'resized x{factor:g}, kept at that size, re-encoded as {fmt.upper()}'
+                        + (f' {quality}' if fmt == 'jpeg' else ''))
+
+SCALE_FACTORS = (0.5, 0.75, 1.5, 2, 4)  # the rescalings of the default sweep (each as JPEG and as PNG)
+
 def identity() -> Perturbation:
     "No perturbation (the reference row)."
     return Perturbation('none', lambda img, rng: img, 'unchanged')
 
 # %% ../nbs/15_robustness.ipynb #d9940c9e
 def standard_perturbations(preset: str = 'default') -> list[Perturbation]:
-    "The perturbations of a sweep: 'default' (JPEG, downscale, blur, noise) or 'size' (default + kept-small downscales)."
+    "The perturbations of a sweep: 'default' (JPEG, downscale, blur, noise, rescaling as JPEG and PNG) or 'size' (+ kept-small downscales)."
     out = [identity(), jpeg(95), jpeg(75), jpeg(50), downscale(0.75), downscale(0.5), blur(0.5), blur(1), blur(2),
-           noise(2), noise(5), noise(10)]
+           noise(2), noise(5), noise(10)] + [rescale(f, fmt) for fmt in ('jpeg', 'png') for f in SCALE_FACTORS]
     if preset == 'size': out += [downscale(0.75, restore=False), downscale(0.5, restore=False)]
     elif preset != 'default': raise ValueError(f"preset {preset!r}: use 'default' or 'size'")
     return out
@@ -98,6 +114,11 @@ def _as_detector(model) -> Detector:
     if hasattr(model, 'predict_proba') and hasattr(model, 'config'): return model
     if hasattr(model, 'dls') and hasattr(model, 'model'): return learner_detector(model)
     raise TypeError(f"expected a Detector, a model folder or a fastai Learner, got {type(model).__name__}")
+
+def detector_proba(det, images: Sequence[Image.Image], bs: int = 32) -> np.ndarray:
+    "P(Artifact) of `images` by any kind's `det.predict_proba` (`bs` passed where it is accepted: ensembles score member by member)."
+    if 'bs' in inspect.signature(det.predict_proba).parameters: return np.asarray(det.predict_proba(images, bs=bs), dtype=float)
+    return np.asarray(det.predict_proba(images), dtype=float)
 
 def split_images(data, split: str = 'test') -> tuple[list[Image.Image], np.ndarray]:
     "(PIL images, labels) of `split` of `data`: a data root, a split table, or a pair (images, labels)."
@@ -130,7 +151,7 @@ def robustness_sweep(model,  # a `Detector`, a model folder, or a trained fastai
     t = det.config.threshold if threshold is None else float(threshold)
     rows, ref = [], None
     for pert in perts:
-        p = det.predict_proba(perturb_images(images, pert, seed), bs=bs)
+        p = detector_proba(det, perturb_images(images, pert, seed), bs)
         rows.append(_score_row(pert.name, y, p, t, ref))
         if ref is None: ref = rows[-1]['auc'] if pert.name == 'none' else None
     out = pd.DataFrame(rows)
@@ -142,7 +163,7 @@ def plot_sweep(table: pd.DataFrame, ax=None, title: str = 'AUC per perturbation 
     "Bar plot of `table['auc']` per perturbation, the unperturbed AUC as a dashed line; returns the axes."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(max(6, 0.55 * len(table)), 3.2))
-    colours = ['#888888' if n == 'none' else '#3b75af' for n in table.perturbation]
+    colours = ['#888888' if n == 'none' else '#d9822b' if n.startswith('scale') else '#3b75af' for n in table.perturbation]
     ax.bar(table.perturbation, table.auc, color=colours)
     if (table.perturbation == 'none').any():
         ax.axhline(float(table.auc[table.perturbation == 'none'].iloc[0]), ls='--', color='k', lw=0.8)

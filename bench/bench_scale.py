@@ -1,0 +1,120 @@
+"""Scale handling and cross-generator transfer of the `probe` recipe (issue 18), one command:
+
+    .venv/bin/python bench/bench_scale.py [--model bench/results/faces_probe] [--threads 2]
+
+1. Trains `recipes.train_recipe_detector(read_splits(FACES, seed=0), 'probe')` into --model unless it exists
+   (faces140k-sample: 700 train / 150 val / 150 test). A folder saved before the scale record existed gets it
+   from `detector.training_scale` on the same table (the weights and their SHA-256 are untouched).
+2. Scale sweep on the 150 test images: each rescaled by 0.5, 0.75, 1.5, 2, 4 (`robustness.rescale`, re-encoded as
+   JPEG 95), scored with the scale record ('after': the input is first brought to the training short side) and
+   without it ('before': the old native centre crop / pad). AUC per factor, and its move from native.
+3. Cross-generator: the 505 Stable Diffusion 2.1 portraits of portrait-qa-dev (768 px, all generated: label 0
+   Artifact whatever their quality label) against the 150 test photographs' real half (label 1), at matched scale
+   (after) and as before (centre crop); AUC and the share flagged at the val threshold.
+4. Predict throughput at native scale, with and without the record (alternating, 3 rounds, 64 test images).
+
+Scores are cached under bench/results/scale_scores/ (delete to recompute). Writes bench/results/scale.md.
+"""
+import argparse, json, os, time, warnings
+from pathlib import Path
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[1]/'shared'/'data'
+FACTORS = (0.5, 0.75, 1.5, 2, 4)
+
+
+def cached(name: str, fn, cache: Path):
+    "Scores `fn()` cached as `cache/name.npy`."
+    import numpy as np
+    f = cache/f'{name}.npy'
+    if f.is_file(): return np.load(f)
+    t0 = time.perf_counter(); p = np.asarray(fn(), dtype=float); np.save(f, p)
+    print(f'  {name}: {len(p)} images in {time.perf_counter() - t0:.0f} s', flush=True)
+    return p
+
+
+def ensure_model(folder: Path, table):
+    "Train the probe recipe into `folder` unless it is there; add the scale record if the folder lacks it."
+    from artifact_fastai.recipes import train_recipe_detector
+    from artifact_fastai.probe import probe_dataloaders
+    from artifact_fastai.detector import training_scale
+    if not (folder/'config.json').is_file(): train_recipe_detector(table, 'probe', out=folder, quiet=True)
+    cfg = json.loads((folder/'config.json').read_text())
+    if 'scale' not in cfg['extra']:
+        cfg['extra']['scale'] = training_scale(probe_dataloaders(table, check=False))
+        (folder/'config.json').write_text(json.dumps(cfg, indent=2, sort_keys=True) + '\n')
+    return cfg['extra']['scale']
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--model', default=str(HERE/'results'/'faces_probe'))
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--before', default='0.5,0.75,1.5,2,4', help="factors also scored without the scale record ('' for none)")
+    ap.add_argument('--sd-before', action='store_true', help='also score the SD portraits without the scale record (centre crop)')
+    ap.add_argument('--speed-n', type=int, default=64, help='images of the throughput check (0: skip)')
+    args = ap.parse_args()
+    warnings.filterwarnings('ignore')
+    import numpy as np, pandas as pd, torch
+    torch.set_num_threads(args.threads)
+    from artifact_fastai.core import ARTIFACT, CLEAN
+    from artifact_fastai.data import read_splits, open_image
+    from artifact_fastai.kinds import load_detector
+    from artifact_fastai.metrics import binary_metrics
+    from artifact_fastai.robustness import rescale, perturb_images
+    from artifact_fastai.report import markdown_table
+    faces, sd = DATA/'faces140k-sample', DATA/'portrait-qa-dev'
+    if not (faces/'labels.csv').is_file(): raise SystemExit(f'no labels.csv under {faces}: nothing to measure')
+    table = read_splits(faces, seed=0)
+    scale = ensure_model(Path(args.model), table)
+    det = load_detector(args.model); side = det.scale_side
+    cache = HERE/'results'/'scale_scores'; cache.mkdir(parents=True, exist_ok=True)
+    test = table[table.split == 'test']
+    images, y = [open_image(faces/p) for p in test.path], test.label.to_numpy(int)
+    t = det.config.threshold
+
+    def score(imgs, rescaled: bool):
+        det.scale_side = side if rescaled else None
+        try: return det.predict_proba(imgs)
+        finally: det.scale_side = side
+    auc = lambda yy, p: binary_metrics(yy, p, t)['auc']
+    native = cached('native', lambda: score(images, True), cache)
+    rows = [dict(factor='1 (native)', side=256, auc_after=auc(y, native), auc_before=auc(y, native))]
+    after = {f: cached(f'after_{f:g}', lambda: score(perturb_images(images, rescale(f, 'jpeg')), True), cache) for f in FACTORS}
+    real = native[y == CLEAN]
+    p_sd_after = None
+    if (sd/'labels.csv').is_file():
+        sd_paths = pd.read_csv(sd/'labels.csv').image.tolist()
+        p_sd_after = cached('sd_after', lambda: score([open_image(sd/p) for p in sd_paths], True), cache)
+    before_f = [float(f) for f in args.before.split(',') if f.strip()]
+    before = {f: cached(f'before_{f:g}', lambda: score(perturb_images(images, rescale(f, 'jpeg')), False), cache) for f in before_f}
+    for f in FACTORS:
+        rows.append(dict(factor=f'{f:g}', side=round(256 * f), auc_after=auc(y, after[f]),
+                         auc_before=auc(y, before[f]) if f in before else float('nan')))
+    sweep = pd.DataFrame(rows)
+    sweep['move_after'] = sweep.auc_after - sweep.auc_after.iloc[0]
+    sweep['move_before'] = sweep.auc_before - sweep.auc_before.iloc[0]
+    out = [f"# Scale sweep and cross-generator check (issue 18)\n\nmodel {args.model}, scale record {scale}, threshold {t:.4f} (val)\n",
+           "## AUC on the 150 test images of faces140k-sample, rescaled (JPEG 95), both classes alike\n", markdown_table(sweep, 4)]
+    if p_sd_after is not None:
+        p_sd_before = cached('sd_before', lambda: score([open_image(sd/p) for p in sd_paths], False), cache) if args.sd_before else None
+        yy = np.r_[np.full(len(p_sd_after), ARTIFACT), np.full(len(real), CLEAN)]
+        cross = pd.DataFrame([dict(input=name, n_sd=len(p), n_real=len(real), auc=auc(yy, np.r_[p, real]),
+                                   flagged_sd=float((p >= t).mean()), flagged_real=float((real >= t).mean()))
+                              for name, p in (('matched scale (768 -> 256 px)', p_sd_after), ('before: native centre crop', p_sd_before)) if p is not None])
+        cross['same_generator_test_auc'] = auc(y, native)
+        out += ["\n## StyleGAN-trained probe: SD 2.1 portraits (all label 0) vs the real test photographs (label 1)\n", markdown_table(cross, 4)]
+    few = images[:args.speed_n]; rates = {True: [], False: []}
+    for _ in range(3 if few else 0):
+        for r in (False, True):
+            t0 = time.perf_counter(); score(few, r); rates[r].append(len(few) / (time.perf_counter() - t0))
+    if few: out.append(f"\n## Predict throughput at native scale ({len(few)} images, {args.threads} threads, median of 3 alternating)\n\n"
+               f"with scale record {np.median(rates[True]):.2f} img/s, without {np.median(rates[False]):.2f} img/s, "
+               f"ratio {np.median(rates[True]) / np.median(rates[False]):.3f}")
+    text = '\n'.join(out) + '\n'
+    (HERE/'results'/'scale.md').write_text(text); print(text)
+
+
+if __name__ == '__main__':
+    main()
