@@ -409,9 +409,9 @@ def _add_demo(sub) -> None:
     _add_options(s, data=dict(help='your data root instead of the synthetic dataset'), quiet={},
                  out=dict(default='reports/demo', help='report folder (default reports/demo)'),
                  models=dict(default='models/demo', help='model folders go here (default models/demo)'),
-                 n=dict(type=int, default=1500, help='synthetic images (default 1500)'),
-                 img_size=dict(type=int, default=64, help='synthetic image side (default 64)'),
-                 size=dict(type=int, help='training input size (default 64 on the synthetic data, 128 with --data)'),
+                 n=dict(type=int, default=600, help='synthetic images (default 600)'),
+                 img_size=dict(type=int, default=160, help='synthetic image side (default 160)'),
+                 size=dict(type=int, help='classifiers\' input size (default 128; the probe reads native pixels)'),
                  epochs=dict(type=int, default=6), seed={},
                  archs=dict(type=lambda v: tuple(a for a in v.split(',') if a), help='comma-separated timm names'),
                  n_boot=dict(type=int, default=1000), label_pattern={}, group_col={}, layout={})
