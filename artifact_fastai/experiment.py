@@ -172,7 +172,7 @@ def category_recall_table(results, categories) -> pd.DataFrame | None:
     first = next(iter(per.values()), None)
     if first is None or not len(first): return None
     cols = {c: f'{c} (n={n})' for c, n in zip(first.category, first.n)}
-    return pd.DataFrame([{'model': m, **{cols[c]: v for c, v in zip(df.category, df.recall)}} for m, df in per.items()])
+    return pd.DataFrame([{'model': m, **{cols[c]: round(float(v), 3) for c, v in zip(df.category, df.recall)}} for m, df in per.items()])
 
 # %% ../nbs/15a_experiment.ipynb #f07c1dd0
 def best_classifiers(dets: dict, y_val, P_val) -> dict:
