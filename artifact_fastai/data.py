@@ -25,7 +25,7 @@ __all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'GROUP_COLUMNS', 'SPL
            'ImageError', 'open_image', 'read_csv_split', 'LayoutError', 'DataLayout', 'detect_layout', 'read_splits',
            'Problem', 'DatasetError', 'check_dataset', 'fold_splits', 'resize_transforms', 'class_weights',
            'artifact_datablock', 'artifact_dataloaders', 'split_dataloader', 'load_table', 'print_problems',
-           'median_image_side']
+           'image_short_sides', 'median_image_side']
 
 # %% ../nbs/01_data.ipynb #e08b0824
 class ImageError(ValueError):
@@ -756,14 +756,19 @@ def print_problems(problems, limit: int = 20) -> None:
     for p in problems[:limit]: print(f"  - {p}", file=sys.stderr)
     if len(problems) > limit: print(f"  ... and {len(problems) - limit} more", file=sys.stderr)
 
+def image_short_sides(files) -> list[int]:
+    "Short side in pixels of each readable image of `files`, from the file headers only (unreadable files are left out)."
+    sides = []
+    for f in files:
+        try:
+            with Image.open(f) as im: sides.append(min(im.size))
+        except (OSError, ValueError): continue  # the dataset check reports unreadable files
+    return sides
+
 def median_image_side(table: pd.DataFrame, split: str = 'train', n: int = 32) -> int:
     "Median short side in pixels of up to `n` images of `split` (read from the file headers only, evenly spaced through the split)."
     rows = table[table.split == split] if (table.split == split).any() else table
     paths = rows.path.iloc[np.linspace(0, len(rows) - 1, min(n, len(rows))).astype(int)]
-    sides = []
-    for p in paths:
-        try:
-            with Image.open(Path(table.attrs['root'])/p) as im: sides.append(min(im.size))
-        except (OSError, ValueError): continue  # the dataset check reports unreadable files
+    sides = image_short_sides(Path(table.attrs['root'])/p for p in paths)
     return int(np.median(sides)) if sides else 0
 

@@ -22,7 +22,7 @@ from fastai.vision.learner import create_timm_model
 
 from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, file_hash, label_name, keep_freed_memory
 from .roi import FaceCrop
-from .data import open_image, resize_transforms, IMAGE_COLUMNS, _pick_column
+from .data import open_image, resize_transforms, image_short_sides, IMAGE_COLUMNS, _pick_column
 from .augment import highpass_channel
 
 # %% auto #0
@@ -107,12 +107,6 @@ def rescale_to_side(img: Image.Image,  # RGB image
     k = side / min(img.size)
     return img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), SHRINK if k < 1 else ENLARGE)
 
-def _short_side(path: Path) -> int | None:
-    "Short side of image file `path` from its header (None when it cannot be read)."
-    try:
-        with Image.open(path) as im: return min(im.size)
-    except (OSError, ValueError): return None
-
 def training_scale(dls,  # dataloaders built by `data.artifact_dataloaders` (with `split_df` and `data_root`)
                    roi: dict | None = None,  # the model's face-ROI settings (`config.roi`), if any
                    max_images: int = 2000,  # at most this many training files are read (evenly spaced rows)
@@ -123,7 +117,7 @@ def training_scale(dls,  # dataloaders built by `data.artifact_dataloaders` (wit
     if df is None or root is None or 'path' not in df: return {}
     paths = df.path[df.split == 'train'].tolist()
     paths = paths[::max(1, -(-len(paths) // max_images))]
-    sides = [s for s in (_short_side(Path(root)/p) for p in paths) if s]
+    sides = image_short_sides(Path(root)/p for p in paths)
     if not sides: return {}
     return {'side': int(np.median(sides)), 'basis': 'median short side of the training images', 'n_measured': len(sides)}
 

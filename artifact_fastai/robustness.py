@@ -6,7 +6,7 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/robustness.html.md"""
 
 # %% ../nbs/15_robustness.ipynb #6388afa3
 from __future__ import annotations
-import inspect, io, tempfile, zlib
+import io, tempfile, zlib
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -116,9 +116,9 @@ def _as_detector(model) -> Detector:
     raise TypeError(f"expected a Detector, a model folder or a fastai Learner, got {type(model).__name__}")
 
 def detector_proba(det, images: Sequence[Image.Image], bs: int = 32) -> np.ndarray:
-    "P(Artifact) of `images` by any kind's `det.predict_proba` (`bs` passed where it is accepted: ensembles score member by member)."
-    if 'bs' in inspect.signature(det.predict_proba).parameters: return np.asarray(det.predict_proba(images, bs=bs), dtype=float)
-    return np.asarray(det.predict_proba(images), dtype=float)
+    "P(Artifact) of `images` by any kind's `det.predict_proba(images)`, `bs` images per call (memory stays flat for every kind)."
+    parts = [np.asarray(det.predict_proba(images[s:s + bs]), dtype=float).reshape(-1) for s in range(0, len(images), bs)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 def split_images(data, split: str = 'test') -> tuple[list[Image.Image], np.ndarray]:
     "(PIL images, labels) of `split` of `data`: a data root, a split table, or a pair (images, labels)."
