@@ -28,13 +28,14 @@ from .metrics import choose_threshold, split_metrics, category_recall, Threshold
 from .detector import Detector, read_config, read_weights, load_weights_strict, write_weights, _check_dest
 from .probe import feature_body, PROBE_LEVELS, standardiser
 
+from .text import CraftBody
 
 # %% auto #0
-__all__ = ['TILE_STATS', 'TILE_POOLINGS', 'TileMember', 'tile_starts', 'region_stats', 'tile_stats', 'TilePool', 'TiledHead',
-           'TiledModel', 'read_categories', 'category_names', 'category_targets', 'TiledLoss', 'head_from_features',
-           'fit_tiled_head', 'TiledDetector', 'tiled_config', 'tiled_detector', 'extract_tiled_features',
-           'TiledSettings', 'tiled_settings', 'fit_member_heads', 'heads_logits', 'sigmoid', 'tiled_metrics',
-           'train_tiled', 'save_tiled', 'load_tiled_detector']
+__all__ = ['TILE_STATS', 'TILE_POOLINGS', 'TEXT_ARCH', 'TileMember', 'tile_starts', 'region_stats', 'tile_stats', 'TilePool',
+           'TiledHead', 'tile_body', 'text_member', 'TiledModel', 'read_categories', 'category_names',
+           'category_targets', 'TiledLoss', 'head_from_features', 'fit_tiled_head', 'TiledDetector', 'tiled_config',
+           'tiled_detector', 'extract_tiled_features', 'TiledSettings', 'tiled_settings', 'fit_member_heads',
+           'heads_logits', 'sigmoid', 'tiled_metrics', 'train_tiled', 'save_tiled', 'load_tiled_detector']
 
 # %% ../nbs/17_tiles.ipynb #42f8216d
 TILE_STATS = ('mean', 'std', 'max')  # per-channel statistics of each tile, in this order
@@ -42,7 +43,7 @@ TILE_STATS = ('mean', 'std', 'max')  # per-channel statistics of each tile, in t
 @dataclass(frozen=True)
 class TileMember:
     "One frozen backbone `arch` seeing the image squished to `scale` px, pooled over `grid` x `grid` tiles of `tile_frac` of its side, plus the whole image."
-    arch: str = 'efficientnet_lite0'  # timm name with offline ImageNet weights (`probe.PROBE_ARCHS`)
+    arch: str = 'efficientnet_lite0'  # timm name with offline ImageNet weights (`probe.PROBE_ARCHS`), or 'craft': the text detector's maps
     scale: int = 768                  # image side in pixels for this member
     grid: int = 5                     # tiles per side (1: the whole image only)
     tile_frac: float = 1/3            # tile side as a fraction of the image side
@@ -119,6 +120,16 @@ def _resized(x: torch.Tensor, scale: int) -> torch.Tensor:
     if tuple(x.shape[2:]) == (scale, scale): return x
     return F.interpolate(x, size=(scale, scale), mode='bilinear', antialias=True, align_corners=False)
 
+TEXT_ARCH = 'craft'   # `TileMember.arch` of the CRAFT text detector (`text.CraftBody`): its region and affinity maps are pooled per tile
+
+def tile_body(arch: str, levels: Sequence[int], pretrained: bool = True) -> nn.Module:
+    "The frozen feature body of a member: CRAFT's text maps for `TEXT_ARCH`, else the timm backbone `arch` at `levels`."
+    return CraftBody(pretrained) if arch == TEXT_ARCH else feature_body(arch, levels, pretrained)
+
+def text_member(scale: int = 768, grid: int = 5, tile_frac: float = 1/3) -> TileMember:
+    "A member pooling the CRAFT text detector's region and affinity maps of the image at `scale` px, per tile."
+    return TileMember(TEXT_ARCH, scale, grid, tile_frac, levels=(0,))
+
 class TiledModel(nn.Module):
     "Frozen bodies per backbone -> per-member tile statistics -> per-member `TiledHead` -> mean logits (N, 1 + n_categories)."
     def __init__(self, members: Sequence[TileMember], n_out: int = 1, pooling: str = 'lse', r: float = 5.0,
@@ -130,7 +141,7 @@ class TiledModel(nn.Module):
         for m in self.members: archs.setdefault(m.arch, sorted(set(archs.get(m.arch, [])) | set(m.levels)))
         for m in self.members:
             if list(m.levels) != archs[m.arch]: raise ValueError(f"members of {m.arch} must pool the same levels; got {m.levels} and {archs[m.arch]}")
-        self.bodies = nn.ModuleDict({a.replace('.', '_'): feature_body(a, lv, pretrained) for a, lv in archs.items()})
+        self.bodies = nn.ModuleDict({a.replace('.', '_'): tile_body(a, lv, pretrained) for a, lv in archs.items()})
         self.heads = nn.ModuleList([TiledHead(m.n_instances, self.member_features(m), n_out, pooling, r) for m in self.members])
         self.n_out = n_out
 

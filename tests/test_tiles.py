@@ -122,3 +122,34 @@ def test_read_categories_and_settings(spots, tmp_path):
     assert read_categories(df, 'prompt') is None
     with pytest.raises(TypeError, match='unknown tiled settings'): tiled_settings(tile_size=256)
     with pytest.raises(ValueError, match='not one of'): TilePool('median')
+
+
+def text_dataset(root: Path, n: int = 48, size: int = 128, seed: int = 0) -> Path:
+    "Grey-noise images; every Artifact image has a short word in white or black at a random place (category 'text')."
+    import matplotlib
+    from PIL import ImageDraw, ImageFont
+    font = ImageFont.truetype(str(Path(matplotlib.get_data_path())/'fonts'/'ttf'/'DejaVuSans.ttf'), 13)
+    g = np.random.default_rng(seed); (root/'images').mkdir(parents=True, exist_ok=True); rows = []
+    for i in range(n):
+        img = Image.fromarray(g.normal(128, 25, (size // 8, size // 8, 3)).clip(0, 255).astype(np.uint8)).resize((size, size), Image.BILINEAR)
+        art = i % 2 == 0
+        if art:
+            x0, y0 = g.integers(4, size - 60), g.integers(4, size - 20)
+            ImageDraw.Draw(img).text((int(x0), int(y0)), ''.join(g.choice(list('ABCDEFGHKMNPRSTWXZ'), 5)), fill=(255,) * 3 if i % 4 else (0,) * 3, font=font)
+        img.save(root/f'images/{i}.png')
+        rows.append((f'images/{i}.png', ARTIFACT if art else CLEAN, 'text' if art else ''))
+    pd.DataFrame(rows, columns=['image', 'label', 'categories']).to_csv(root/'labels.csv', index=False)
+    return root
+
+
+def test_text_member_finds_words_and_round_trips(tmp_path):
+    "A tiled model whose only member is the CRAFT text detector separates images with a small word from plain ones."
+    pytest.importorskip('easyocr_en_models')
+    from artifact_fastai.tiles import text_member
+    root = text_dataset(tmp_path/'text')
+    det, metrics = train_tiled(root, tmp_path/'m', progress=False, members=(text_member(128, 2, 0.5),), epochs=60, lr=3e-2)
+    assert metrics['test_auc'] >= 0.9, metrics
+    cfg = json.loads((tmp_path/'m'/'config.json').read_text())
+    assert cfg['extra']['members'][0]['arch'] == 'craft'
+    ims = [Image.open(root/f'images/{i}.png') for i in range(6)]
+    np.testing.assert_allclose(load_detector(tmp_path/'m').predict_proba(ims), det.predict_proba(ims), atol=1e-4)
