@@ -70,7 +70,7 @@ def row(name: str, d: Data, s: dict, note: str = '') -> dict:
     "One table row from the scores `s` of a variant."
     t = youden(d.y[d.mask['val']], s['val'])
     real = s['test'][d.real_test]
-    sd_auc = lambda p: auc(np.r_[np.zeros(len(p), int), np.ones(len(real), int)], np.r_[p, real])
+    sd_auc = lambda p: float('nan') if np.isnan(p).any() else auc(np.r_[np.zeros(len(p), int), np.ones(len(real), int)], np.r_[p, real])
     return dict(variant=name, val_auc=auc(d.y[d.mask['val']], s['val']), test_auc=auc(d.y_test, s['test']),
                 sd_auc=sd_auc(s['sd']), sd_flagged=float((s['sd'] >= t).mean()), real_flagged=float((real >= t).mean()),
                 sd_q75_auc=sd_auc(s['sd_q75']), sd_crop_auc=sd_auc(s['sd_crop']), half_test_auc=auc(d.y_test, s['half']),
@@ -137,6 +137,18 @@ def either(d: Data, a: dict, b: dict) -> dict:
     return {k: np.maximum(ra[k], rb[k]) for k in ra}
 
 
+def product_either(d: Data, k: int = 20, power: float = 2.0, aug: str = 'none') -> dict:
+    "The `probe_novelty` recipe's scores through the product code (`recipes.KnnNovelty`, `EitherProbe.union_score`) on cached features."
+    import torch
+    from artifact_fastai.recipes import KnnNovelty, EitherProbe
+    probe = scores_of(d, 'probe', probe_head(d, blocks=probe_blocks(), aug=aug))
+    novelty = KnnNovelty.from_features(d.get('npr', 'faces')[d.mask['train'] & (d.y == 1)], k)
+    with torch.no_grad(): dist = scores_of(d, 'npr', lambda X: novelty(torch.from_numpy(X)).numpy())
+    photos = d.y[d.mask['val']] == 1
+    e = EitherProbe(torch.nn.Identity(), torch.nn.Identity(), novelty, probe['val'][photos], dist['val'][photos], power)
+    return {s: e.union_score(probe[s], dist[s]).numpy().astype(float) for s in probe}
+
+
 def anomaly_scores(d: Data, epochs: int = 4) -> dict:
     "The anomaly autoencoder (periodic score) trained on the training photographs only; cached scores."
     f = gf.CACHE/f'anomaly_e{epochs}.npz'
@@ -146,9 +158,11 @@ def anomaly_scores(d: Data, epochs: int = 4) -> dict:
     from artifact_fastai.anomaly import anomaly_learner, score_batch
     t0 = time.perf_counter()
     dls = artifact_dataloaders(gf.faces_table(), size=256, resize='native', bs=16, augment=False, oversample=False, check=False)
-    learn = anomaly_learner(dls)
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-2)
-    torch.save(learn.model.state_dict(), gf.CACHE/f'anomaly_e{epochs}.pt')
+    learn, weights = anomaly_learner(dls), gf.CACHE/f'anomaly_e{epochs}.pt'
+    if weights.is_file(): learn.model.load_state_dict(torch.load(weights)); learn.cbs.filter(lambda c: hasattr(c, 'cal'))[0].calibrate_on(dls.valid)
+    else:
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-2)
+        torch.save(learn.model.state_dict(), weights)
     model = learn.model.eval()
     cb = learn.cbs.filter(lambda c: hasattr(c, 'cal'))[0]
     def score(set_name, rows=None):
@@ -169,7 +183,35 @@ def rank_mean(a: dict, b: dict, d: Data, w: float = 0.5) -> dict:
     return {k: combine_probs(np.stack([a[k], b[k]]), [w, 1 - w], 'rank', ref) for k in a}
 
 
+def end_to_end(d: Data, folder: Path) -> dict:
+    "Train the `probe_novelty` recipe into `folder` (unless there) and score every set through `load_detector` (cached)."
+    f = gf.CACHE/'e2e_probe_novelty.npz'
+    if f.is_file(): return dict(np.load(f))
+    from artifact_fastai.recipes import train_recipe_detector
+    from artifact_fastai.kinds import load_detector
+    from artifact_fastai.data import open_image
+    from artifact_fastai.robustness import perturb_images, rescale, detector_proba
+    import pandas as pd
+    t0, table = time.perf_counter(), gf.faces_table()
+    if not (folder/'config.json').is_file(): train_recipe_detector(table, 'probe_novelty', out=folder, quiet=True)
+    det = load_detector(folder)
+    t1 = time.perf_counter()
+    faces = lambda m: [open_image(gf.FACES/p) for p in table.path[m]]
+    out = dict(val=detector_proba(det, faces(d.mask['val'])), test=detector_proba(det, faces(d.mask['test'])),
+               sd=detector_proba(det, [open_image(gf.SD/p) for p in pd.read_csv(gf.SD/'labels.csv').image]),  # 768 px: det rescales
+               half=detector_proba(det, perturb_images(faces(d.mask['test']), rescale(0.5, 'jpeg'))),
+               sd_q75=np.full(505, np.nan), sd_crop=np.full(505, np.nan))
+    np.savez(f, **out)
+    print(f'  end to end: trained in {t1 - t0:.0f} s, scored {sum(len(v) for v in out.values()) - 1010} images in {time.perf_counter() - t1:.0f} s', flush=True)
+    return out
+
+
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--e2e', action='store_true', help="also train the probe_novelty recipe and score through load_detector (about 20 CPU minutes)")
+    ap.add_argument('--model', default=str(gf.HERE/'results'/'faces_probe_novelty'))
+    args = ap.parse_args()
     warnings.filterwarnings('ignore')
     import torch
     torch.set_num_threads(int(os.environ.get('BENCH_THREADS', '1')))
@@ -202,7 +244,10 @@ def main():
         V[f'rank mean: probe + {name}'] = rank_mean(base, V[name], d)
     for name in [n for n in V if n.startswith('one-class')] + ['anomaly autoencoder (photos only)', 'spectrum + logistic']:
         V[f'either: probe or {name}'] = either(d, base, V[name])
+    for k, power in ((5, 1), (5, 2), (20, 1), (20, 2), (20, 4)):
+        V[f'either rule, product code: k={k}, power={power}' + (' (recipe probe_novelty)' if (k, power) == (20, 2) else '')] = product_either(d, k, power)
     V['either: probe + blur/JPEG or one-class 5-NN NPR'] = either(d, V['probe + blur/JPEG copies'], V['one-class 5-NN, NPR features (photos only)'])
+    if args.e2e: V['probe_novelty recipe end to end (train_recipe_detector, load_detector, 768 px SD rescaled by Detector)'] = end_to_end(d, Path(args.model))
     table = pd.DataFrame([row(n, d, s) for n, s in V.items()])
     text = (f"# Cross-generator variants (issue 18, item 4)\n\n`OMP_NUM_THREADS=1 .venv/bin/python bench/bench_generators.py`, "
             f"load average {os.getloadavg()[0]:.2f}\n\n" + markdown_table(table, 3) + '\n')
