@@ -78,7 +78,7 @@ RECIPES: dict[str, Recipe] = {
     'probe_novelty': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                             train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
                             novelty_k=20, novelty_power=2.0,
-                            note='probe, or: unlike every training photograph in the NPR features of Lite0 (photographs only); for generators not in training'),
+                            note='experimental: probe, or unlike every training photograph in NPR features of Lite0 (photographs only); flags rescaled photographs too'),
     'tiled': Recipe(method='tiled', threshold_method='max_accuracy', note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
 }

@@ -10,6 +10,8 @@ nothing is chosen on the SD portraits. Columns: same-generator test AUC, cross-g
 portraits flagged (and of real test photographs flagged) at the val threshold, and test AUC after 0.5x rescaling
 (`robustness.rescale(0.5, 'jpeg')`, then brought back to 256 px as `Detector` does).
 
+Bank copies ('train_rescaled': each training photograph shrunk ~U[0.5, 0.9] and brought back; 'train_aug': blur/JPEG)
+add augmented photographs to the photographs-only novelty bank.
 Features come from bench/gen_features.py (cached under bench/results/generators/; the first run extracts them:
 about 0.4 s per image and feature set on one thread here). The anomaly autoencoder is trained here (photos only).
 Writes bench/results/generators.md.
@@ -137,12 +139,14 @@ def either(d: Data, a: dict, b: dict) -> dict:
     return {k: np.maximum(ra[k], rb[k]) for k in ra}
 
 
-def product_either(d: Data, k: int = 20, power: float = 2.0, aug: str = 'none') -> dict:
+def product_either(d: Data, k: int = 20, power: float = 2.0, aug: str = 'none', bank_sets=()) -> dict:
     "The `probe_novelty` recipe's scores through the product code (`recipes.KnnNovelty`, `EitherProbe.union_score`) on cached features."
     import torch
     from artifact_fastai.recipes import KnnNovelty, EitherProbe
     probe = scores_of(d, 'probe', probe_head(d, blocks=probe_blocks(), aug=aug))
-    novelty = KnnNovelty.from_features(d.get('npr', 'faces')[d.mask['train'] & (d.y == 1)], k)
+    photos_train = d.y[d.mask['train']] == 1  # the augmented sets hold one copy of every training row
+    bank = [d.get('npr', 'faces')[d.mask['train'] & (d.y == 1)]] + [d.get('npr', s)[photos_train] for s in bank_sets]
+    novelty = KnnNovelty.from_features(np.concatenate(bank), k)
     with torch.no_grad(): dist = scores_of(d, 'npr', lambda X: novelty(torch.from_numpy(X)).numpy())
     photos = d.y[d.mask['val']] == 1
     e = EitherProbe(torch.nn.Identity(), torch.nn.Identity(), novelty, probe['val'][photos], dist['val'][photos], power)
@@ -246,6 +250,9 @@ def main():
         V[f'either: probe or {name}'] = either(d, base, V[name])
     for k, power in ((5, 1), (5, 2), (20, 1), (20, 2), (20, 4)):
         V[f'either rule, product code: k={k}, power={power}' + (' (recipe probe_novelty)' if (k, power) == (20, 2) else '')] = product_either(d, k, power)
+    for bank in (('train_rescaled',), ('train_aug',), ('train_rescaled', 'train_aug')):
+        for k, power in ((5, 1), (20, 2)):
+            V[f'either rule, k={k}, power={power}, bank + copies: {" + ".join(bank)}'] = product_either(d, k, power, bank_sets=bank)
     V['either: probe + blur/JPEG or one-class 5-NN NPR'] = either(d, V['probe + blur/JPEG copies'], V['one-class 5-NN, NPR features (photos only)'])
     if args.e2e: V['probe_novelty recipe end to end (train_recipe_detector, load_detector, 768 px SD rescaled by Detector)'] = end_to_end(d, Path(args.model))
     table = pd.DataFrame([row(n, d, s) for n, s in V.items()])

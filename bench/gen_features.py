@@ -6,6 +6,7 @@ Sets: 'faces' (every row of `read_splits(faces140k-sample, seed=0)`, table order
 portraits of portrait-qa-dev, 768 -> 256 px), 'sd_q75' (those, re-encoded as JPEG 75 like every faces140k image:
 a control for the confound that the real photographs carry 256 px JPEG-75 blocks and downscaled SD images none),
 'sd_crop' (the native 256 px centre crop of the 768 px SD images, no resampling), 'half' (the 150 test rows rescaled 0.5x, re-encoded JPEG 95, then
+brought back to 256 px), 'train_rescaled' (the 700 training rows, each shrunk by a factor ~U[0.5, 0.9], JPEG 95,
 brought back to 256 px), 'train_aug' (the 700 training rows, each through `augment.blur_jpeg` once, seed 0).
 Features: 'probe' (the probe recipe's frozen Lite0+1+2 pooled features, flip-averaged), 'npr' (the same features of
 Lite0 alone computed on the NPR map, `augment.npr_residual`), 'spectrum' (`augment.radial_spectrum`, numpy).
@@ -55,6 +56,9 @@ def image_set(name: str) -> list:
         crop = resize_transforms(SIDE, 'native')[0]
         return [crop(open_image(SD/p).convert('RGB'), split_idx=1) for p in pd.read_csv(SD/'labels.csv').image]
     if name == 'half': return [at_scale(im) for im in perturb_images([open_image(FACES/p) for p in t.path[t.split == 'test']], rescale(0.5, 'jpeg'))]
+    if name == 'train_rescaled':  # each training image shrunk by a factor ~U[0.5, 0.9] (JPEG 95), brought back to 256 px
+        ims = [open_image(FACES/p) for p in t.path[t.split == 'train']]
+        return [at_scale(rescale(float(image_rng(im, 1).uniform(0.5, 0.9)), 'jpeg')(im)) for im in ims]
     if name == 'train_aug':
         ims = [open_image(FACES/p) for p in t.path[t.split == 'train']]
         return [at_scale(blur_jpeg(im, image_rng(im, 0))) for im in ims]
