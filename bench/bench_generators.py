@@ -1,6 +1,6 @@
 """Variants that might carry a StyleGAN-trained detector to Stable Diffusion (issue 18, item 4), side by side, one command:
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_generators.py
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_generators.py [--e2e]
 
 Same split as bench/bench_scale.py (`read_splits(faces140k-sample, seed=0)`: 700 train / 150 val / 150 test, FFHQ
 photographs = Clean 1 vs StyleGAN v1 = Artifact 0, 256 px) and the same cross-generator set (the 505 Stable Diffusion
@@ -14,7 +14,8 @@ Bank copies ('train_rescaled': each training photograph shrunk ~U[0.5, 0.9] and 
 add augmented photographs to the photographs-only novelty bank.
 Features come from bench/gen_features.py (cached under bench/results/generators/; the first run extracts them:
 about 0.4 s per image and feature set on one thread here). The anomaly autoencoder is trained here (photos only).
-Writes bench/results/generators.md.
+With --e2e it also trains the `probe_novelty` recipe into bench/results/faces_probe_novelty and scores the sets through
+`load_detector` (about 20 CPU minutes). Writes bench/results/generators.md.
 """
 from __future__ import annotations
 import os, sys, time, warnings
