@@ -14,29 +14,26 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 from fastai.vision.augment import aug_transforms
 
-from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, seed_everything
+from .core import ARTIFACT, DetectorConfig, seed_everything
 from .data import read_splits, check_dataset, artifact_dataloaders, split_dataloader, fold_splits
 from .metrics import choose_threshold, split_metrics, Threshold
 from .augment import TrainCrop, HighPass, SelfBlend, recipe_weights
-from .detector import Detector, read_config, _check_dest, tta_proba, write_weights, read_weights, load_weights_strict, training_scale
+from .detector import Detector, read_config, _check_dest, tta_proba
 from .learner import artifact_learner, save_detector, input_settings
-from .probe import train_probe, save_probe, cross_validate_probe, feature_probe, table_features, head_proba, standardiser
-from .probe import probe_spec, FeatureProbe, PooledBody, feature_body, PROBE_LEVELS, PROBE_GRAM_LEVELS
+from .probe import train_probe, save_probe, cross_validate_probe
+from .novelty import train_novelty_probe
 from .tiles import train_tiled
 from .metrics import binary_metrics
-from .kinds import load_detector, register_detector_kind
+from .kinds import load_detector
 
 # %% auto #0
-__all__ = ['RECIPES', 'METHODS', 'NPR_INPUT', 'Recipe', 'get_recipe', 'threshold_target', 'recipe_dataloaders', 'recipe_learner',
-           'fit_recipe', 'recipe_extra', 'split_proba', 'learner_detector', 'evaluate_recipe', 'save_recipe_detector',
-           'train_recipe', 'probe_settings', 'train_probe_recipe', 'quiet_fit', 'train_detector', 'is_pretrained',
-           'learner_scores', 'recipe_overrides', 'checked_recipe', 'train_recipe_detector', 'cross_validate',
-           'cv_summary', 'generator_names', 'leave_one_generator_out', 'KnnNovelty', 'photo_rank', 'EitherProbe',
-           'novelty_parts', 'train_novelty_probe', 'save_novelty_probe', 'load_novelty_probe']
+__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'threshold_target', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe',
+           'recipe_extra', 'split_proba', 'learner_detector', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
+           'probe_settings', 'train_probe_recipe', 'quiet_fit', 'train_detector', 'is_pretrained', 'learner_scores',
+           'recipe_overrides', 'checked_recipe', 'train_recipe_detector', 'cross_validate', 'cv_summary',
+           'generator_names', 'leave_one_generator_out']
 
 # %% ../nbs/14_recipes.ipynb #fe165e10
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ class Recipe:
     method: str = 'finetune'          # 'finetune' (the fields above), 'probe' (frozen features + linear head) or 'tiled' (`tiles`)
     archs: tuple = ()                 # probe: the frozen backbones (empty: `arch` alone)
     wd: float | None = None           # probe only: the head's weight decay (None: 0.5); fine-tuning uses fastai's
-    novelty_k: int | None = None      # probe only: join photographs-only NPR novelty (k nearest photographs) by the either rule (`EitherProbe`)
+    novelty_k: int | None = None      # probe only: join photographs-only NPR novelty (k nearest photographs) by the either rule (`novelty.EitherProbe`)
     novelty_power: float = 1.0        # probe only: the novelty rank is raised to this power before the either rule (>1 quietens it)
     note: str = ''                    # one line on what the preset is for
 
@@ -231,7 +228,7 @@ def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed:
                        force: bool = False, progress: bool = False, **dls_kwargs) -> tuple:
     "Train the probe recipe `rec` on `source` (saved to `out` when given): (model, metrics, threshold)."
     if out is not None: _check_dest(Path(out), force)  # before minutes of work
-    if rec.novelty_k: return train_novelty_probe(source, rec, out, seed, check, force, progress, **dls_kwargs)
+    if rec.novelty_k: return _train_novelty_recipe(source, rec, out, seed, check, force, progress, **dls_kwargs)
     kw = probe_settings(rec)
     model, metrics, t, _, dls = train_probe(source, seed=seed, check=check, progress=progress, **kw, **dls_kwargs)
     metrics['recipe'] = rec.settings()
@@ -239,6 +236,15 @@ def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed:
         save_probe(model, dls, out, t, kw['archs'], metrics=metrics, extra={'recipe': rec.settings(), 'tta': None}, force=force)
         metrics['out'] = str(out)
     return model, metrics, t
+
+def _train_novelty_recipe(source, rec: Recipe, out, seed: int, check: bool, force: bool, progress: bool, **dls_kwargs) -> tuple:
+    "The probe recipe `rec` with `rec.novelty_k` set, trained by `novelty.train_novelty_probe`: (model, metrics, threshold)."
+    model, metrics, t = train_novelty_probe(source, rec.novelty_k, rec.novelty_power, threshold_kw=threshold_target(rec), out=out,
+                                            extra={'recipe': rec.settings()}, force=force, seed=seed, check=check, progress=progress,
+                                            **probe_settings(rec), **dls_kwargs)
+    metrics['recipe'] = rec.settings()
+    return model, metrics, t
+
 
 # %% ../nbs/14_recipes.ipynb #adca852d
 def quiet_fit(learn, quiet: bool, fit) -> None:
@@ -381,119 +387,3 @@ def leave_one_generator_out(table: pd.DataFrame,  # split table (`read_splits`) 
             _, _, metrics = train_recipe_detector(train, recipe, out=Path(d)/'model', seed=seed, quiet=quiet, **overrides)
             rows.append(_held_out_row(load_detector(Path(d)/'model'), table, table[held], gen, metrics))
     return pd.DataFrame(rows)
-
-# %% ../nbs/14_recipes.ipynb #4e3d4abd
-class KnnNovelty(nn.Module):
-    "Photographs-only novelty: mean squared distance of standardised feature rows to their `k` nearest rows of a memory bank."
-    def __init__(self, n_bank: int, n_features: int, k: int = 5):
-        super().__init__()
-        self.k = k
-        self.register_buffer('bank', torch.zeros(n_bank, n_features))
-        self.register_buffer('feature_mean', torch.zeros(n_features))
-        self.register_buffer('feature_std', torch.ones(n_features))
-
-    @classmethod
-    def from_features(cls, X: np.ndarray, k: int = 5) -> 'KnnNovelty':
-        "A model whose bank is the standardised rows of `X` (features of Clean training images)."
-        if len(X) < k: raise ValueError(f"the novelty bank needs at least k={k} Clean training images, got {len(X)}")
-        m, (mean, std) = cls(len(X), X.shape[1], k), standardiser(X)
-        with torch.no_grad():
-            m.feature_mean.copy_(torch.from_numpy(mean)); m.feature_std.copy_(torch.from_numpy(std))
-            m.bank.copy_(torch.from_numpy((X - mean) / std))
-        return m
-
-    def forward(self, f: torch.Tensor) -> torch.Tensor:
-        q = (f.float() - self.feature_mean) / self.feature_std
-        d = (q * q).sum(1, keepdim=True) + (self.bank * self.bank).sum(1)[None] - 2 * q @ self.bank.T
-        return d.topk(self.k, dim=1, largest=False).values.mean(1)
-
-# %% ../nbs/14_recipes.ipynb #4dc1a2a1
-def photo_rank(scores: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    "Mid-rank of each of `scores` among the sorted `reference` scores (validation photographs), in [0, 1]."
-    s, ref = scores.float().contiguous(), reference.float().contiguous()
-    return (torch.searchsorted(ref, s, right=False) + torch.searchsorted(ref, s, right=True)).float() / (2 * len(ref))
-
-class EitherProbe(nn.Module):
-    "A probe's P(Artifact) or photographs-only NPR novelty, whichever ranks higher among validation photographs: (Artifact, Clean) logits."
-    def __init__(self, probe: FeatureProbe, npr: FeatureProbe, novelty: KnnNovelty, ref_probe, ref_novelty, power: float = 1.0):
-        super().__init__()
-        self.probe, self.npr, self.novelty, self.power = probe, npr, novelty, float(power)
-        self.register_buffer('ref_probe', torch.sort(torch.as_tensor(np.asarray(ref_probe), dtype=torch.float32)).values)
-        self.register_buffer('ref_novelty', torch.sort(torch.as_tensor(np.asarray(ref_novelty), dtype=torch.float32)).values)
-
-    def union_score(self, p_probe, distance) -> torch.Tensor:
-        "The either rule on the probe's P(Artifact) and the novelty distances: max(probe rank, novelty rank ** power)."
-        p, d = torch.as_tensor(np.asarray(p_probe), dtype=torch.float32), torch.as_tensor(np.asarray(distance), dtype=torch.float32)
-        return torch.maximum(photo_rank(p, self.ref_probe), photo_rank(d, self.ref_novelty) ** self.power)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p = F.softmax(self.probe(x).float(), -1)[:, ARTIFACT]
-        s = self.union_score(p, self.novelty(self.npr.features(x))).clamp(1e-6, 1 - 1e-6).to(x.device)
-        out = torch.empty(len(s), len(VOCAB), device=x.device)
-        out[:, ARTIFACT], out[:, CLEAN] = s.log(), (1 - s).log()
-        return out
-
-# %% ../nbs/14_recipes.ipynb #a39326a9
-NPR_INPUT = {'name': 'npr', 'gain': 4.0}  # the NPR map of the normalised image, x4, into frozen Lite0 (bench_generators)
-
-def novelty_parts(dls, k: int, progress: bool = False) -> tuple:
-    "(NPR feature probe, `KnnNovelty` on the training photographs, NPR features of every row, split of every row)."
-    npr = feature_probe(('efficientnet_lite0',), input_transform=NPR_INPUT)
-    X, y = table_features(npr, dls, progress)
-    split = dls.split_df.split.to_numpy()
-    return npr, KnnNovelty.from_features(X[(split == 'train') & (y == CLEAN)], k), X, split
-
-def train_novelty_probe(source, rec: Recipe, out: str | Path | None = None, seed: int = 0, check: bool = True,
-                        force: bool = False, progress: bool = False, **dls_kwargs) -> tuple:
-    "The probe recipe `rec` joined with photographs-only NPR novelty (`rec.novelty_k`) by `EitherProbe`: (model, metrics, threshold)."
-    kw = probe_settings(rec)
-    probe, probe_metrics_, _, feats, dls = train_probe(source, seed=seed, check=check, progress=progress, **kw, **dls_kwargs)
-    npr, novelty, X, split = novelty_parts(dls, rec.novelty_k, progress)
-    head = dict(mean=probe.feature_mean, std=probe.feature_std, weight=probe.head.weight, bias=probe.head.bias)
-    p = {s: head_proba(head, f[0]) for s, f in feats.items()}
-    with torch.no_grad(): d = {s: novelty(torch.from_numpy(X[split == s])).numpy() for s in feats}
-    photos = feats['val'][1] == CLEAN
-    model = EitherProbe(probe, npr, novelty, p['val'][photos], d['val'][photos], rec.novelty_power)
-    scores = {s: (feats[s][1], model.union_score(p[s], d[s]).numpy().astype(np.float64)) for s in feats if s != 'train'}
-    t = choose_threshold(*scores['val'], method=rec.threshold_method, **threshold_target(rec))
-    metrics = {'threshold': float(t), 'threshold_source': t.source, 'probe_test_auc': probe_metrics_.get('test_auc', float('nan')),
-               'n_train': probe_metrics_['n_train'], 'recipe': rec.settings()}
-    for s, (y, sc) in scores.items(): metrics.update(split_metrics(y, sc, t, s))
-    if out is not None:
-        save_novelty_probe(model, dls, out, t, kw['archs'], metrics, rec, force); metrics['out'] = str(out)
-    return model, metrics, t
-
-# %% ../nbs/14_recipes.ipynb #9f82d34c
-def save_novelty_probe(model: EitherProbe, dls, dest, threshold: Threshold, archs: Sequence[str], metrics: dict,
-                       rec: Recipe, force: bool = False) -> Path:
-    "Write `model` as a `kind='probe_novelty'` folder (config.json + model.safetensors); `load_detector` opens it."
-    dest = Path(dest); _check_dest(dest, force); dest.mkdir(parents=True, exist_ok=True)
-    sha, inputs = write_weights(model.state_dict(), dest), input_settings(dls)
-    scale = training_scale(dls, inputs.get('roi'))
-    nv = dict(archs=['efficientnet_lite0'], levels=list(PROBE_LEVELS), gram_levels=list(PROBE_GRAM_LEVELS), input=NPR_INPUT, k=model.novelty.k, power=model.power, n_bank=len(model.novelty.bank),
-              n_features=model.npr.n_features, n_ref_probe=len(model.ref_probe), n_ref_novelty=len(model.ref_novelty))
-    extra = {**probe_spec(model.probe, archs, PROBE_LEVELS), 'novelty': nv, 'recipe': rec.settings(), 'tta': None,
-             **({'scale': scale} if scale else {}), 'weights_sha256': sha}
-    cfg = DetectorConfig(arch='+'.join(archs) + '|npr-knn', kind='probe_novelty', vocab=tuple(VOCAB), threshold=float(threshold),
-                         threshold_source=getattr(threshold, 'source', 'default'), extra=extra,
-                         metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))}, **inputs)
-    cfg.to_json(dest/'config.json')
-    return dest
-
-def _spec_probe(x: dict, archs, input_transform=None) -> FeatureProbe:
-    "An untrained `FeatureProbe` shaped as the probe spec `x` (levels, correlations, flip) over `archs`."
-    levels = x.get('levels', list(PROBE_LEVELS))
-    bodies = [PooledBody(feature_body(a, levels, pretrained=False), levels, x.get('gram_levels', ())) for a in archs]
-    return FeatureProbe(bodies, x.get('n_out', 2), x.get('flip', True), input_transform)
-
-def load_novelty_probe(folder) -> Detector:
-    "Load a `kind='probe_novelty'` folder as a `Detector` (no network: every weight is in the folder)."
-    folder = Path(folder)
-    cfg = read_config(folder, kind='probe_novelty')
-    x, nv = cfg.extra, cfg.extra['novelty']
-    model = EitherProbe(_spec_probe(x, x['archs'], x.get('probe_input')), _spec_probe(nv, nv['archs'], nv['input']),
-                        KnnNovelty(nv['n_bank'], nv['n_features'], nv['k']), np.zeros(nv['n_ref_probe']), np.zeros(nv['n_ref_novelty']), nv['power'])
-    load_weights_strict(model, read_weights(folder, cfg), folder/'model.safetensors')
-    return Detector(cfg, model.to(memory_format=torch.channels_last), path=folder)
-
-register_detector_kind('probe_novelty', load_novelty_probe)

@@ -141,9 +141,9 @@ def either(d: Data, a: dict, b: dict) -> dict:
 
 
 def product_either(d: Data, k: int = 20, power: float = 2.0, aug: str = 'none', bank_sets=()) -> dict:
-    "The `probe_novelty` recipe's scores through the product code (`recipes.KnnNovelty`, `EitherProbe.union_score`) on cached features."
+    "The `probe_novelty` recipe's scores through the product code (`novelty.KnnNovelty`, `EitherProbe.union_score`) on cached features."
     import torch
-    from artifact_fastai.recipes import KnnNovelty, EitherProbe
+    from artifact_fastai.novelty import KnnNovelty, EitherProbe
     probe = scores_of(d, 'probe', probe_head(d, blocks=probe_blocks(), aug=aug))
     photos_train = d.y[d.mask['train']] == 1  # the augmented sets hold one copy of every training row
     bank = [d.get('npr', 'faces')[d.mask['train'] & (d.y == 1)]] + [d.get('npr', s)[photos_train] for s in bank_sets]

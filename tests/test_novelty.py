@@ -1,5 +1,5 @@
-"Photographs-only NPR novelty and the either rule (issue 18): `recipes.KnnNovelty`, `EitherProbe`, the `probe_novelty` recipe."
-import os
+"Photographs-only NPR novelty and the either rule (issue 18): `novelty.KnnNovelty`, `EitherProbe`, kind and recipe `probe_novelty`."
+import json, os, subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,8 @@ from artifact_fastai.augment import npr_residual, transform_input
 from artifact_fastai.data import read_splits
 from artifact_fastai.kinds import load_detector
 from artifact_fastai.metrics import binary_metrics
-from artifact_fastai.recipes import KnnNovelty, EitherProbe, photo_rank, get_recipe, train_probe_recipe, novelty_parts
+from artifact_fastai.novelty import KnnNovelty, EitherProbe, photo_rank, novelty_parts, train_novelty_probe
+from artifact_fastai.recipes import get_recipe, train_probe_recipe
 
 
 def toy_generators(root: Path, n: int = 30, side: int = 64) -> Path:
@@ -78,3 +79,33 @@ def test_probe_novelty_recipe_round_trip(toy_table, tmp_path):
     p = det.predict_proba([Image.open(root/q).convert('RGB') for q in test.path])
     assert abs(binary_metrics(test.label.to_numpy(int), p, float(t))['auc'] - metrics['test_auc']) < 1e-3
     assert metrics['test_auc'] > 0.9
+
+
+LOAD_ALONE = """
+import json, sys
+import numpy as np
+from PIL import Image
+from artifact_fastai.kinds import load_detector
+det = load_detector(sys.argv[1])
+p = det.predict_proba([Image.open(q).convert('RGB') for q in sys.argv[2:]])
+loaded = sorted(m for m in sys.modules if m.startswith('artifact_fastai.'))
+print(json.dumps({'p': np.asarray(p, float).tolist(), 'modules': loaded, 'kind': det.config.kind}))
+"""
+
+
+def test_probe_novelty_folder_loads_through_kinds_alone(toy_table, tmp_path):
+    "A fresh process that imports only `artifact_fastai.kinds` opens and scores the folder: no training module is needed."
+    model, metrics, t = train_novelty_probe(toy_table, k=3, archs=('efficientnet_lite0',), size=64, epochs=10,
+                                            out=tmp_path/'nv', check=False, seed=0)
+    root, test = Path(toy_table.attrs['root']), toy_table[toy_table.split == 'test']
+    paths = [str(root/q) for q in test.path]
+    here = load_detector(tmp_path/'nv').predict_proba([Image.open(q).convert('RGB') for q in paths])
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'OMP_NUM_THREADS': '1',
+           'PYTHONPATH': os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get('PYTHONPATH', '')])}
+    run = subprocess.run([sys.executable, '-c', LOAD_ALONE, str(tmp_path/'nv'), *paths], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out['kind'] == 'probe_novelty'
+    assert not {'artifact_fastai.recipes', 'artifact_fastai.experiment', 'artifact_fastai.cli'} & set(out['modules']), out['modules']
+    np.testing.assert_allclose(out['p'], here, atol=1e-5)
+    assert abs(binary_metrics(test.label.to_numpy(int), np.array(out['p']), float(t))['auc'] - metrics['test_auc']) < 1e-3
