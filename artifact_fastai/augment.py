@@ -1,4 +1,4 @@
-"""Training-time transforms that keep the fine detail artifacts live in: native-resolution crops, the high-pass residual channel, self-blended images.
+"""Training-time transforms that keep the fine detail artifacts live in: native-resolution crops, the high-pass residual channel, neighbouring-pixel relations (NPR), self-blended images.
 
 Docs: https://artifact-fastai.github.io/artifact_fastai/augment.html.md"""
 
@@ -20,8 +20,8 @@ from fastai.vision.augment import RandTransform, RandomCrop
 from .core import ARTIFACT, CLEAN
 
 # %% auto #0
-__all__ = ['SBI_RATIOS', 'TrainCrop', 'gaussian_blur', 'highpass_channel', 'HighPass', 'self_blend', 'SelfBlend',
-           'recipe_weights']
+__all__ = ['INPUT_TRANSFORMS', 'SBI_RATIOS', 'TrainCrop', 'gaussian_blur', 'highpass_channel', 'HighPass', 'npr_residual',
+           'transform_input', 'self_blend', 'SelfBlend', 'recipe_weights']
 
 # %% ../nbs/04a_augment.ipynb #a9c4c0ef
 class TrainCrop(RandTransform):
@@ -58,6 +58,24 @@ class HighPass(Transform):
     def __init__(self, sigma: float = 1.0, gain: float = 4.0): store_attr()
     def encodes(self, x: TensorImage): return TensorImage(highpass_channel(x, self.sigma, self.gain))
     def settings(self) -> dict: return dict(name='highpass', sigma=self.sigma, gain=self.gain)
+
+# %% ../nbs/04a_augment.ipynb #72d5629e
+def npr_residual(x: torch.Tensor) -> torch.Tensor:
+    "Neighbouring-pixel relations of batch `x` (N, C, H, W): `x` minus its nearest-neighbour 2x down-then-up copy (Tan et al. 2024)."
+    down = F.interpolate(x, scale_factor=0.5, mode='nearest')
+    return x - F.interpolate(down, size=x.shape[-2:], mode='nearest')
+
+INPUT_TRANSFORMS = ('highpass', 'npr')
+
+def transform_input(x: torch.Tensor,  # normalised RGB batch (N, 3, H, W)
+                    spec: dict | None,  # {'name': 'highpass', 'sigma', 'gain'} or {'name': 'npr', 'gain'}; None: unchanged
+                   ) -> torch.Tensor:
+    "Batch `x` through the input transform `spec` of a model config."
+    if not spec: return x
+    name = spec.get('name')
+    if name == 'highpass': return highpass_channel(x, spec.get('sigma', 1.0), spec.get('gain', 4.0))
+    if name == 'npr': return spec.get('gain', 4.0) * npr_residual(x)
+    raise ValueError(f"unknown input transform {spec!r}; known names: {INPUT_TRANSFORMS}")
 
 # %% ../nbs/04a_augment.ipynb #6bee770e
 SBI_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)  # blend ratios of Shiohara & Yamasaki (2022)

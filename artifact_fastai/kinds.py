@@ -14,6 +14,7 @@ from .detector import read_config, load_classifier
 from .clip import load_clip_detector
 from .anomaly import load_anomaly_detector
 from .probe import load_probe_detector
+from .novelty import load_novelty_probe
 from .tiles import load_tiled_detector
 from .ensemble import load_ensemble
 
@@ -27,7 +28,8 @@ def load_detector(folder: str | Path):
 
 DETECTOR_KINDS: dict[str, Callable] = {
     'classifier': load_classifier, 'clip': load_clip_detector, 'anomaly': load_anomaly_detector,
-    'probe': load_probe_detector, 'tiled': load_tiled_detector, 'ensemble': partial(load_ensemble, loader=load_detector)}
+    'probe': load_probe_detector, 'probe_novelty': load_novelty_probe, 'tiled': load_tiled_detector,
+    'ensemble': partial(load_ensemble, loader=load_detector)}
 
 def register_detector_kind(kind: str, loader: Callable) -> None:
     "Make `load_detector` open folders whose config has `kind` with `loader(folder) -> detector`."

@@ -29,6 +29,7 @@ from .data import fold_splits
 from .metrics import split_metrics
 from .detector import Detector, write_weights, _check_dest, read_config, read_weights, load_weights_strict, training_scale
 from .learner import resolve_pretrained, _read_state_dict, input_settings
+from .augment import transform_input
 
 # %% auto #0
 __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'feature_body', 'pooled_levels', 'channel_correlations',
@@ -84,9 +85,11 @@ class PooledBody(nn.Module):
 # %% ../nbs/16_probe.ipynb #c8051b8b
 class FeatureProbe(nn.Module):
     "Frozen pooled backbones (flip-averaged) -> standardise -> linear head: (Artifact, Clean) logits."
-    def __init__(self, bodies: Sequence[PooledBody], n_out: int = len(VOCAB), flip: bool = True):
+    def __init__(self, bodies: Sequence[PooledBody], n_out: int = len(VOCAB), flip: bool = True,
+                 input_transform: dict | None = None):  # `augment.transform_input` spec applied before the backbones (e.g. NPR)
         super().__init__()
         self.bodies, self.flip = nn.ModuleList(bodies).requires_grad_(False).eval(), flip
+        self.input_transform = input_transform
         n = sum(b.n_features for b in self.bodies)
         self.register_buffer('feature_mean', torch.zeros(n))
         self.register_buffer('feature_std', torch.ones(n))
@@ -97,7 +100,8 @@ class FeatureProbe(nn.Module):
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        "Pooled features of a normalised batch `x` (the mean over `x` and its mirror when `flip`)."
+        "Pooled features of a normalised batch `x` (the mean over `x` and its mirror when `flip`), after `input_transform`."
+        if self.input_transform: x = transform_input(x, self.input_transform).contiguous(memory_format=torch.channels_last)
         f = torch.cat([b(x) for b in self.bodies], 1)
         if self.flip: f = (f + torch.cat([b(x.flip(-1)) for b in self.bodies], 1)) / 2
         return f
@@ -114,9 +118,11 @@ class FeatureProbe(nn.Module):
         return self
 
 def feature_probe(archs: Sequence[str] = PROBE_ARCHS, levels: Sequence[int] = PROBE_LEVELS, flip: bool = True,
-                  gram_levels: Sequence[int] = PROBE_GRAM_LEVELS, pretrained: bool = True) -> FeatureProbe:
+                  gram_levels: Sequence[int] = PROBE_GRAM_LEVELS, pretrained: bool = True,
+                  input_transform: dict | None = None) -> FeatureProbe:
     "A `FeatureProbe` over the frozen `archs` (channels_last, the faster layout on CPU); its head is untrained."
-    model = FeatureProbe([PooledBody(feature_body(a, levels, pretrained), levels, gram_levels) for a in archs], flip=flip)
+    model = FeatureProbe([PooledBody(feature_body(a, levels, pretrained), levels, gram_levels) for a in archs], flip=flip,
+                         input_transform=input_transform)
     return model.to(memory_format=torch.channels_last)
 
 # %% ../nbs/16_probe.ipynb #d1240436
@@ -237,7 +243,7 @@ def probe_spec(model: FeatureProbe, archs: Sequence[str], levels: Sequence[int])
     "The `DetectorConfig.extra` that rebuilds `model`."
     gram = [list(levels)[i] for i in model.bodies[0].gram_idx]
     return dict(archs=list(archs), levels=list(levels), gram_levels=gram, flip=model.flip, n_features=model.n_features,
-                n_out=model.head.out_features, channels_last=True)
+                n_out=model.head.out_features, channels_last=True, probe_input=model.input_transform)
 
 def save_probe(model: FeatureProbe, dls, dest, threshold: Threshold | float, archs: Sequence[str] = PROBE_ARCHS,
                levels: Sequence[int] = PROBE_LEVELS, metrics: dict | None = None, extra: dict | None = None,
@@ -262,7 +268,7 @@ def load_probe_detector(folder) -> Detector:
     cfg = read_config(folder, kind='probe')
     x = cfg.extra
     bodies = [PooledBody(feature_body(a, x['levels'], pretrained=False), x['levels'], x.get('gram_levels', ())) for a in x['archs']]
-    model = FeatureProbe(bodies, x.get('n_out', 2), x.get('flip', True))
+    model = FeatureProbe(bodies, x.get('n_out', 2), x.get('flip', True), x.get('probe_input'))
     load_weights_strict(model, read_weights(folder, cfg), folder/'model.safetensors')
     return Detector(cfg, model.to(memory_format=torch.channels_last), path=folder)
 

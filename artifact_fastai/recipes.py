@@ -23,6 +23,7 @@ from .augment import TrainCrop, HighPass, SelfBlend, recipe_weights
 from .detector import Detector, read_config, _check_dest, tta_proba
 from .learner import artifact_learner, save_detector, input_settings
 from .probe import train_probe, save_probe, cross_validate_probe
+from .novelty import train_novelty_probe
 from .tiles import train_tiled
 from .metrics import binary_metrics
 from .kinds import load_detector
@@ -57,6 +58,8 @@ class Recipe:
     method: str = 'finetune'          # 'finetune' (the fields above), 'probe' (frozen features + linear head) or 'tiled' (`tiles`)
     archs: tuple = ()                 # probe: the frozen backbones (empty: `arch` alone)
     wd: float | None = None           # probe only: the head's weight decay (None: 0.5); fine-tuning uses fastai's
+    novelty_k: int | None = None      # probe only: join photographs-only NPR novelty (k nearest photographs) by the either rule (`novelty.EitherProbe`)
+    novelty_power: float = 1.0        # probe only: the novelty rank is raised to this power before the either rule (>1 quietens it)
     note: str = ''                    # one line on what the preset is for
 
     def settings(self) -> dict: return asdict(self)
@@ -69,6 +72,10 @@ RECIPES: dict[str, Recipe] = {
     'probe': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                     train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
                     note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone'),
+    'probe_novelty': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
+                            train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
+                            novelty_k=20, novelty_power=2.0,
+                            note='experimental: probe, or unlike every training photograph in NPR features of Lite0 (photographs only); flags rescaled photographs too'),
     'tiled': Recipe(method='tiled', threshold_method='max_accuracy', note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
 }
@@ -221,6 +228,7 @@ def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed:
                        force: bool = False, progress: bool = False, **dls_kwargs) -> tuple:
     "Train the probe recipe `rec` on `source` (saved to `out` when given): (model, metrics, threshold)."
     if out is not None: _check_dest(Path(out), force)  # before minutes of work
+    if rec.novelty_k: return _train_novelty_recipe(source, rec, out, seed, check, force, progress, **dls_kwargs)
     kw = probe_settings(rec)
     model, metrics, t, _, dls = train_probe(source, seed=seed, check=check, progress=progress, **kw, **dls_kwargs)
     metrics['recipe'] = rec.settings()
@@ -228,6 +236,15 @@ def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed:
         save_probe(model, dls, out, t, kw['archs'], metrics=metrics, extra={'recipe': rec.settings(), 'tta': None}, force=force)
         metrics['out'] = str(out)
     return model, metrics, t
+
+def _train_novelty_recipe(source, rec: Recipe, out, seed: int, check: bool, force: bool, progress: bool, **dls_kwargs) -> tuple:
+    "The probe recipe `rec` with `rec.novelty_k` set, trained by `novelty.train_novelty_probe`: (model, metrics, threshold)."
+    model, metrics, t = train_novelty_probe(source, rec.novelty_k, rec.novelty_power, threshold_kw=threshold_target(rec), out=out,
+                                            extra={'recipe': rec.settings()}, force=force, seed=seed, check=check, progress=progress,
+                                            **probe_settings(rec), **dls_kwargs)
+    metrics['recipe'] = rec.settings()
+    return model, metrics, t
+
 
 # %% ../nbs/14_recipes.ipynb #adca852d
 def quiet_fit(learn, quiet: bool, fit) -> None:
