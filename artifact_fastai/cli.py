@@ -328,7 +328,7 @@ def _add_train(sub) -> None:
                     'run the plain training in N processes under torchrun. Without --recipe and --arch, images of 512 px and more '
                     'train the tiled recipe (the whole image, tile by tile).')
     _add_data_args(s)
-    _add_options(s, quiet={}, recipe=dict(choices=('default', 'fast', 'baseline', 'probe', 'probe_novelty', 'tiled'), help='train this preset of artifact_fastai.recipes (probe: the strongest measured on 256 px faces; probe_novelty: experimental, also flags images unlike the training photographs; tiled: large images, the default from 512 px)'),
+    _add_options(s, quiet={}, recipe=dict(choices=('default', 'fast', 'baseline', 'probe', 'probe_novelty', 'tiled', 'tiled_text'), help='train this preset of artifact_fastai.recipes (probe: the strongest measured on 256 px faces; probe_novelty: experimental, also flags images unlike the training photographs; tiled: large images, the default from 512 px; tiled_text: tiled plus the CRAFT text detector, slower)'),
                  set=dict(action='append', metavar='FIELD=VALUE', help='with --recipe: change any Recipe field, e.g. train_crop=48 (repeatable)'),
                  arch=dict(help='timm architecture (default efficientnet_lite0: offline ImageNet weights; with --recipe: its own)'),
                  size=dict(type=int, help="input size in pixels (default 224; with --recipe: the recipe's)"),

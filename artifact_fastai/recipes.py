@@ -24,7 +24,7 @@ from .detector import Detector, read_config, _check_dest, tta_proba
 from .learner import artifact_learner, save_detector, input_settings
 from .probe import train_probe, save_probe, cross_validate_probe
 from .novelty import train_novelty_probe
-from .tiles import train_tiled
+from .tiles import train_tiled, TiledSettings, text_member
 from .metrics import binary_metrics
 from .kinds import load_detector
 
@@ -60,6 +60,7 @@ class Recipe:
     wd: float | None = None           # probe only: the head's weight decay (None: 0.5); fine-tuning uses fastai's
     novelty_k: int | None = None      # probe only: join photographs-only NPR novelty (k nearest photographs) by the either rule (`novelty.EitherProbe`)
     novelty_power: float = 1.0        # probe only: the novelty rank is raised to this power before the either rule (>1 quietens it)
+    text: bool = False                # tiled only: add the CRAFT text detector's maps as a member (`tiles.text_member`; slower)
     note: str = ''                    # one line on what the preset is for
 
     def settings(self) -> dict: return asdict(self)
@@ -78,6 +79,9 @@ RECIPES: dict[str, Recipe] = {
                             note='experimental: probe, or unlike every training photograph in NPR features of Lite0 (photographs only); flags rescaled photographs too'),
     'tiled': Recipe(method='tiled', threshold_method='max_accuracy', note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
+    'tiled_text': Recipe(method='tiled', threshold_method='max_accuracy', text=True,
+                         note="'tiled' plus the CRAFT text detector's maps at 768 px as a third member: finds more text and "
+                              'watermarks, several times slower to score (bench/README.md: bench_portrait)'),
 }
 METHODS = ('finetune', 'probe', 'tiled')
 
@@ -311,8 +315,9 @@ def train_recipe_detector(table, recipe='default', out: str | Path | None = None
         model, metrics, t = train_probe_recipe(table, rec, out, seed, check=False, progress=not quiet, roi='face' if roi else None)
         return model, t, metrics
     if rec.method == 'tiled':  # frozen tile features + multiple-instance heads (`tiles.train_tiled`)
+        members = {'members': TiledSettings().members + (text_member(),)} if rec.text else {}
         det, metrics = train_tiled(table, out, seed, force=True, check=False, progress=not quiet, pretrained=pretrained,
-                                   threshold_method=rec.threshold_method, **threshold_target(rec))
+                                   threshold_method=rec.threshold_method, **threshold_target(rec), **members)
         return det, Threshold(det.config.threshold, det.config.threshold_source), metrics
     seed_everything(seed)
     dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)

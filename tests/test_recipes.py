@@ -129,3 +129,12 @@ def test_recipe_learns_and_saved_model_reproduces_scores(learnable_root, tmp_pat
     p_det = det.predict_proba([open_image(learnable_root/r) for r in rows.path])
     np.testing.assert_allclose(p_det, p_test, atol=1e-4)
     np.testing.assert_array_equal(rows.label.to_numpy(), y_test)
+
+
+def test_cli_offers_every_recipe():
+    "`artifact-fastai train --recipe` accepts exactly the presets of `RECIPES` (a new recipe cannot be forgotten there)."
+    import argparse
+    from artifact_fastai.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices['train']
+    recipe = next(a for a in sub._actions if '--recipe' in a.option_strings)
+    assert set(recipe.choices) == set(RECIPES), set(recipe.choices) ^ set(RECIPES)
