@@ -26,16 +26,16 @@ from .ensemble import EnsembleDetector
 from .kinds import load_detector
 from .predict import split_scores
 from .tiles import read_categories
-from .interpret import GradCAMInterpretation, pointing_game
+from .interpret import GradCAMInterpretation, pointing_game, CAM_KINDS
 from .report import ModelResult, build_report, image_grid, markdown_table
 from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe
 
 # %% auto #0
-__all__ = ['DEMO_ARCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member', 'probe_member', 'train_anomaly', 'train_clip',
-           'anomaly_member', 'clip_member', 'train_members', 'member_scores', 'fit_ensembles', 'model_results',
-           'table_categories', 'category_recall_table', 'best_classifiers', 'pointing_score', 'gradcam_grids',
-           'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes', 'run_experiment', 'demo_data',
-           'demo_members', 'run_demo']
+__all__ = ['POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member', 'probe_member', 'train_anomaly',
+           'train_clip', 'anomaly_member', 'clip_member', 'train_members', 'member_scores', 'fit_ensembles',
+           'model_results', 'table_categories', 'category_recall_table', 'best_cam_members', 'clean_reference',
+           'pointing_score', 'gradcam_grids', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes',
+           'run_experiment', 'demo_data', 'demo_members', 'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -175,16 +175,24 @@ def category_recall_table(results, categories) -> pd.DataFrame | None:
     return pd.DataFrame([{'model': m, **{cols[c]: round(float(v), 3) for c, v in zip(df.category, df.recall)}} for m, df in per.items()])
 
 # %% ../nbs/15a_experiment.ipynb #f07c1dd0
-def best_classifiers(dets: dict, y_val, P_val) -> dict:
-    "{'full': name, 'roi': name} of the best full-frame and face-ROI classifiers by val AUC (GradCAM explains those)."
+def best_cam_members(dets: dict, y_val, P_val) -> dict:
+    "{'full': name, 'roi': name} of the best full-frame and face-ROI members with heatmaps (classifiers, probes) by val AUC."
     names = list(dets)
-    cls = [i for i, n in enumerate(names) if dets[n].config.kind == 'classifier']
+    cam = [i for i, n in enumerate(names) if dets[n].config.kind in CAM_KINDS]
     auc = lambda i: roc_auc_score(y_val == 0, P_val[i])
-    groups = {'full': [i for i in cls if not dets[names[i]].config.roi], 'roi': [i for i in cls if dets[names[i]].config.roi]}
+    groups = {'full': [i for i in cam if not dets[names[i]].config.roi], 'roi': [i for i in cam if dets[names[i]].config.roi]}
     return {k: names[max(v, key=auc)] for k, v in groups.items() if v}
 
+def clean_reference(det, table, k: int = 32) -> list[str] | None:
+    "Up to `k` val Clean image paths of `table`, the reference a probe's map is measured against (None for other kinds)."
+    if det.config.kind != 'probe': return None
+    rows = table[(table.split == 'val') & (table.label == 1)].head(k)
+    return [str(Path(table.attrs['root'])/p) for p in rows.path] or None
+
+POINTING_TOLERANCE = 15  # px: the pointing game's tolerance in Zhang et al. 2016 (https://arxiv.org/abs/1608.00507), reported beside the strict count
+
 def pointing_score(det, table, k: int = 40) -> dict | None:
-    "Pointing game of `det`'s GradCAM on up to `k` test Artifact images whose defect boxes are known (`synth` data), else None."
+    "Pointing game of `det`'s heatmaps on up to `k` test Artifact images whose defect boxes are known (`synth` data), else None."
     root = Path(table.attrs['root'])
     if not (root/'artifacts.csv').is_file(): return None
     regions = artifact_regions(root)
@@ -193,12 +201,16 @@ def pointing_score(det, table, k: int = 40) -> dict | None:
     if not len(test): return None
     files = [str(root/p) for p in test.path]
     boxes = regions.loc[test.path].set_axis(files)
-    pg = pointing_game(GradCAMInterpretation.from_detector(det, files), boxes)
-    return dict(hit_rate=float(pg.hit.mean()), chance=float(pg.chance.mean()), n=len(pg))
+    interp = GradCAMInterpretation.from_detector(det, files, reference=clean_reference(det, table))
+    interp.heatmaps()  # in batches
+    pg, near = pointing_game(interp, boxes), pointing_game(interp, boxes, tolerance=POINTING_TOLERANCE)
+    by_kind = pg.assign(kind=boxes.kind.values).groupby('kind').hit.mean().round(2).to_dict()
+    return dict(hit_rate=float(pg.hit.mean()), chance=float(pg.chance.mean()), n=len(pg), method=interp.method,
+                hit_rate_tolerance=float(near.hit.mean()), chance_tolerance=float(near.chance.mean()), by_kind=by_kind)
 
 def gradcam_grids(dets: dict, table, y_val, P_val, k: int = 8) -> dict:
-    "GradCAM grids (report section title -> figure) on test images: best full-frame classifier and best face-ROI one."
-    best = best_classifiers(dets, y_val, P_val)
+    "Heatmap grids (report section title -> figure) on test images: best full-frame member with heatmaps and best face-ROI one."
+    best = best_cam_members(dets, y_val, P_val)
     test = table[table.split == 'test']
     rows = pd.concat([test[test.label == 0].head(k - 2), test[test.label == 1].head(2)])  # mostly Artifact, two Clean
     files, labels = [str(Path(table.attrs['root'])/p) for p in rows.path], rows.label.tolist()
@@ -206,7 +218,7 @@ def gradcam_grids(dets: dict, table, y_val, P_val, k: int = 8) -> dict:
     for title, key, whole in (('GradCAM, full frame', 'full', False), ('GradCAM, face ROI', 'roi', True)):
         if key not in best: continue
         name = best[key]
-        interp = GradCAMInterpretation.from_detector(dets[name], files, labels=labels)
+        interp = GradCAMInterpretation.from_detector(dets[name], files, labels=labels, reference=clean_reference(dets[name], table))
         interp.save(Path('gradcam_outputs')/name, roi_dir=Path('gradcam_outputs_roi')/name)
         panels = [interp.panel(i, whole, 256) for i in range(len(interp))]
         grids[f'{title}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
@@ -221,13 +233,18 @@ class ExperimentResult:
     trained: list        # member names trained
     skipped: list        # notes on members skipped or failed
     times: dict          # seconds per step
-    pointing: dict | None = None  # GradCAM pointing game of the best full-frame classifier (data with known defect boxes)
+    pointing: dict | None = None  # pointing game of the best full-frame member with heatmaps (data with known defect boxes)
 
 def pointing_note(pointing: dict) -> str:
     "One sentence on the pointing game of `pointing['member']`."
-    return (f"Where the model looks: the GradCAM peak of `{pointing['member']}` (the best full-frame classifier on val) falls inside the "
-            f"known defect box on {pointing['hit_rate']:.0%} of {pointing['n']} test Artifact images (pointing game; a random "
-            f"point would hit {pointing['chance']:.0%}).")
+    how = ('exact class activation map of the probe minus that of val Clean images' if pointing.get('method') == 'cam' else 'GradCAM')
+    kinds = ', '.join(f"{k} {v:.0%}" for k, v in sorted(pointing.get('by_kind', {}).items()))
+    near = (f"; within {POINTING_TOLERANCE} px of it: {pointing['hit_rate_tolerance']:.0%}, chance {pointing['chance_tolerance']:.0%}"
+            if 'hit_rate_tolerance' in pointing else '')
+    return (f"Where the model looks: the heatmap peak ({how}) of `{pointing['member']}` ({pointing.get('kind', 'classifier')}, the best "
+            f"full-frame member with heatmaps on val) falls inside the known defect box on {pointing['hit_rate']:.0%} of {pointing['n']} "
+            f"test Artifact images (pointing game; a random point would hit {pointing['chance']:.0%}{near})"
+            + (f". Hits by kind: {kinds}." if kinds else "."))
 
 def short_table(table: pd.DataFrame) -> str:
     "Model, AUC, AP and Artifact recall at each model's val threshold, best AUC first, as Markdown (the terminal's summary)."
@@ -273,9 +290,9 @@ def run_experiment(data,                           # data root (any layout `data
     if gradcam:
         with _step('gradcam', times, quiet):
             grids = gradcam_grids(dets, table, y_val, P_val)
-            best = best_classifiers(dets, y_val, P_val).get('full')
+            best = best_cam_members(dets, y_val, P_val).get('full')
             pointing = pointing_score(dets[best], table) if best else None
-    if pointing: pointing['member'] = best; notes = [*notes, pointing_note(pointing)]
+    if pointing: pointing.update(member=best, kind=dets[best].config.kind); notes = [*notes, pointing_note(pointing)]
     notes = list(notes) + experiment_notes(members, trained, skipped, dets, models, times, time.perf_counter() - t0, load)
     root, cats = table.attrs.get('root', data), table_categories(table)
     per_cat = category_recall_table(results, cats[table.split == 'test'].tolist()) if cats is not None else None

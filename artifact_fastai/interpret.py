@@ -29,12 +29,14 @@ from .core import ARTIFACT, VOCAB
 from .roi import paste_map
 from .data import open_image
 from .detector import expand_items
+from .probe import FeatureProbe, probe_cam
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'SCORES', 'cam_method', 'timm_body', 'find_target_layer', 'resolve_target_layer', 'eval_mode',
-           'cam_extractor', 'compute_cams', 'resize_spec', 'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages',
-           'GradCAMInterpretation', 'overlay', 'side_by_side', 'pointing_game', 'Faithfulness', 'top_mask',
-           'shifted_masks', 'removal_baseline']
+__all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'CAM_KINDS', 'cam_method', 'timm_body', 'find_target_layer',
+           'resolve_target_layer', 'eval_mode', 'cam_extractor', 'compute_cams', 'resize_spec', 'input_box',
+           'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method', 'GradCAMInterpretation',
+           'probe_reference', 'overlay', 'side_by_side', 'pointing_game', 'Faithfulness', 'top_mask', 'shifted_masks',
+           'removal_baseline']
 
 # %% ../nbs/10_interpret.ipynb #6e43d9c8
 CAM_METHODS = {'gradcam': 'GradCAM', 'gradcampp': 'GradCAMpp', 'xgradcam': 'XGradCAM', 'layercam': 'LayerCAM',
@@ -237,6 +239,21 @@ def _device(model: nn.Module) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device('cpu')
 
+PROBE_CAM = 'cam'  # the exact pooled-statistics CAM of `probe.probe_cam`, the only map of a `FeatureProbe`
+
+def default_cam_method(model: nn.Module) -> str:
+    "'cam' for a `FeatureProbe` (`probe.probe_cam`), 'gradcam' for any other network."
+    return PROBE_CAM if isinstance(model, FeatureProbe) else 'gradcam'
+
+def _probe_levels(model: FeatureProbe, method: str, levels) -> tuple[list[int] | None, str]:
+    "(level positions, description) of the map of a probe; only method 'cam'."
+    if method != PROBE_CAM: raise ValueError(f"a feature probe is explained by method {PROBE_CAM!r} (its exact pooled-statistics map), not {method!r}")
+    reductions = model.bodies[0].body.feature_info.reduction(); n = len(reductions)
+    if levels is not None and (isinstance(levels, (str, nn.Module)) or not all(0 <= int(k) < n for k in levels)):
+        raise ValueError(f"target_layer of a probe is a list of level positions 0-{n - 1}, not {levels!r}")
+    used = range(n) if levels is None else [int(k) for k in levels]
+    return (None if levels is None else list(used)), 'pooled levels, stride ' + '+'.join(str(reductions[k]) for k in used)
+
 class GradCAMInterpretation:
     "Class-activation heatmaps (torchcam) of an Artifact/Clean classifier, computed lazily, with views and a faithfulness score."
     def __init__(self,
@@ -245,18 +262,20 @@ class GradCAMInterpretation:
                  probs: torch.Tensor, # (N, n_classes) class probabilities
                  targs: torch.Tensor | None = None, # (N,) true labels, when known
                  losses: torch.Tensor | None = None, # (N,) losses, when known
-                 method: str = 'gradcam', # a `CAM_METHODS` name
-                 target_layer: str | nn.Module | None = None, # None: `find_target_layer`
+                 method: str | None = None, # a `CAM_METHODS` name; None: 'gradcam', or 'cam' for a `FeatureProbe`
+                 target_layer: str | nn.Module | Sequence[int] | None = None, # None: `find_target_layer` (a probe: its level positions, None: all)
                  target: str | int = 'artifact', # 'artifact', 'clean', 'predicted' or a class index
                  score: str = 'logodds', # what is back-propagated: 'logodds' or 'logit'
                  bs: int = 16, # images per CAM batch
-                 cam_kwargs: dict | None = None): # passed to the torchcam class
-        store_attr('model,images,probs,targs,losses,method,target,score,bs')
+                 cam_kwargs: dict | None = None, # passed to the torchcam class
+                 reference: torch.Tensor | None = None): # a probe's raw map of reference (Clean) images, subtracted (`probe_reference`)
+        method = method or default_cam_method(model)
+        store_attr('model,images,probs,targs,losses,method,target,score,bs,reference')
         self.cam_kwargs = dict(cam_kwargs or {})
         self.classes = _target_classes(target, probs)
         self.input_shape = (3, *(self.images.size[::-1] if self.images.size else (224, 224)))
-        self.target_layer = resolve_target_layer(model, target_layer, self.input_shape)
-        cam_method(method)  # fail now, not at the first map
+        if isinstance(model, FeatureProbe): self.levels, self.target_layer = _probe_levels(model, method, target_layer)
+        else: self.target_layer = resolve_target_layer(model, target_layer, self.input_shape); cam_method(method)  # fail now, not at the first map
         self._maps: dict[int, torch.Tensor] = {}
         self.errors: list = []  # (item, reason) of inputs that could not be read (`from_detector`)
 
@@ -273,7 +292,8 @@ class GradCAMInterpretation:
         "Maps (len(idxs), H, W) in [0, 1] of images `idxs` (default: all), computing the missing ones."
         idxs = range(len(self)) if idxs is None else [int(i) for i in np.atleast_1d(np.asarray(idxs))]
         todo = list(dict.fromkeys(i for i in idxs if i not in self._maps))
-        if todo:
+        if todo and isinstance(self.model, FeatureProbe): self._probe_maps(todo)
+        elif todo:
             with cam_extractor(self.model, self.method, self.target_layer, self.input_shape, **self.cam_kwargs) as ext:
                 for s in range(0, len(todo), self.bs):
                     chunk = todo[s:s + self.bs]
@@ -284,6 +304,32 @@ class GradCAMInterpretation:
 
     @property
     def maps(self) -> torch.Tensor: return self.heatmaps()
+
+# %% ../nbs/10_interpret.ipynb #ba57141f
+def _relu_minmax(maps: torch.Tensor) -> torch.Tensor:
+    "Maps (N, H, W) with negatives set to 0 and each scaled to [0, 1] by its maximum (all zero when nothing is positive)."
+    maps = maps.clamp_min(0)
+    return maps / maps.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1)
+
+@patch
+def raw_probe_maps(self: GradCAMInterpretation, idxs) -> torch.Tensor:
+    "A probe's maps (score per pixel, before `reference` and scaling) of images `idxs`."
+    out = []
+    for s in range(0, len(idxs), self.bs):
+        chunk = list(idxs[s:s + self.bs])
+        x, _ = self.images.inputs(chunk)
+        out.append(probe_cam(self.model, x.to(_device(self.model)), self.classes[chunk].tolist(), self.score, self.levels).cpu())
+    return torch.cat(out)
+
+@patch
+def _probe_maps(self: GradCAMInterpretation, idxs) -> None:
+    "Compute and keep the maps of a probe for images `idxs`: raw map minus `reference`, negatives to 0, scaled to [0, 1]."
+    raw = self.raw_probe_maps(idxs)
+    if self.reference is not None:
+        if tuple(self.reference.shape[-2:]) != tuple(raw.shape[-2:]):
+            raise ValueError(f"the reference map is {tuple(self.reference.shape[-2:])}, the inputs {tuple(raw.shape[-2:])}: compute it on images of the same size")
+        raw = raw - self.reference
+    self._maps.update(zip(idxs, _relu_minmax(raw)))
 
 # %% ../nbs/10_interpret.ipynb #51ed204f
 def _ordered_loader(learn, dl=None, ds_idx: int = 1):
@@ -309,14 +355,16 @@ def from_learner(cls: GradCAMInterpretation, learn, # a fastai `Learner` over `V
                method, target_layer, target, score, bs or dl.bs, cam_kwargs)
 
 # %% ../nbs/10_interpret.ipynb #20623bb7
+CAM_KINDS = ('classifier', 'probe')  # detector kinds with heatmaps: Grad-CAM family (classifiers), `probe.probe_cam` (probes)
+
 def _pick_member(det, member=None):
     "The member of an ensemble detector to explain: `member` (index or name), else the heaviest classifier."
     members = list(det.members)
     names = list(getattr(getattr(det, 'spec', None), 'names', [str(i) for i in range(len(members))]))
     if member is not None: return members[names.index(member) if isinstance(member, str) else int(member)]
     weights = list(getattr(getattr(det, 'spec', None), 'weights', [1.0]*len(members)))
-    ok = [i for i, m in enumerate(members) if getattr(m.config, 'kind', 'classifier') == 'classifier']
-    if not ok: raise ValueError("this ensemble has no classifier member; GradCAM explains convolutional classifiers")
+    ok = [i for i, m in enumerate(members) if getattr(m.config, 'kind', 'classifier') in CAM_KINDS]
+    if not ok: raise ValueError("this ensemble has no classifier or probe member; GradCAM explains convolutional classifiers and probes")
     i = max(ok, key=lambda j: weights[j])
     warnings.warn(f"explaining ensemble member {names[i]!r} (weight {weights[i]:.3g}); pass member= to choose another", stacklevel=3)
     return members[i]
@@ -344,14 +392,16 @@ def _loader_probs(model: nn.Module, images, bs: int) -> torch.Tensor:
 @patch(cls_method=True)
 def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an ensemble, see `member`)
                    items, # PIL images, paths, a folder, a CSV or a glob
-                   method: str = 'gradcam', target_layer: str | nn.Module | None = None, target: str | int = 'artifact',
+                   method: str | None = None, target_layer: str | nn.Module | Sequence[int] | None = None, target: str | int = 'artifact',
                    labels: Sequence | None = None, # true labels (0 = Artifact, 1 = Clean) of `items`, for losses
-                   score: str = 'logodds', bs: int = 16, member: int | str | None = None, **cam_kwargs) -> 'GradCAMInterpretation':
+                   score: str = 'logodds', bs: int = 16, member: int | str | None = None,
+                   reference=None, # a probe only: Clean images (items, as `items`) whose mean map is subtracted (`probe_reference`)
+                   **cam_kwargs) -> 'GradCAMInterpretation':
     "Heatmaps of a saved detector on `items`; unreadable items are skipped with a warning (see `.errors`)."
     if hasattr(det, 'members'): det = _pick_member(det, member)
     kind = getattr(getattr(det, 'config', None), 'kind', 'classifier')
-    if kind != 'classifier' or not all(hasattr(det, a) for a in ('model', 'transform', 'normalize')):
-        raise ValueError(f"GradCAM explains convolutional classifiers; this detector is of kind {kind!r}"
+    if kind not in CAM_KINDS or not all(hasattr(det, a) for a in ('model', 'transform', 'normalize')):
+        raise ValueError(f"GradCAM explains convolutional classifiers and feature probes; this detector is of kind {kind!r}"
                          + (" (use the anomaly module's error maps)" if kind == 'anomaly' else ''))
     images, names, kept, errors = _open_items(items)
     if errors: warnings.warn(f"{len(errors)} item(s) skipped: " + '; '.join(f'{n}: {e}' for n, e in errors), stacklevel=2)
@@ -364,9 +414,21 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
         from artifact_fastai.core import parse_label
         targs = torch.tensor([parse_label(labels[i]) for i in kept])
         losses = F.nll_loss(probs.clamp_min(1e-7).log(), targs, reduction='none')
-    interp = cls(det.model, src, probs, targs, losses, method, target_layer, target, score, bs, cam_kwargs)
+    if reference is not None: reference = probe_reference(det, reference, target, score, target_layer, bs)
+    interp = cls(det.model, src, probs, targs, losses, method, target_layer, target, score, bs, cam_kwargs, reference)
     interp.errors = errors
     return interp
+
+def probe_reference(det, # a loaded probe `Detector`
+                    items, # reference images (Clean ones): PIL images, paths, a folder, a CSV or a glob
+                    target: str | int = 'artifact', score: str = 'logodds', levels: Sequence[int] | None = None, bs: int = 16) -> torch.Tensor:
+    "Mean raw map (H, W) of a probe on `items`: what every image's map shares (border padding, framing), to subtract."
+    images, names, _, errors = _open_items(items)
+    if not images: raise ValueError(f"no readable reference images ({len(errors)} unreadable)")
+    src = DetectorImages(det, images, names)
+    interp = GradCAMInterpretation(det.model, src, torch.full((len(images), len(VOCAB)), 1 / len(VOCAB)), target=target,
+                                   score=score, target_layer=levels, bs=bs)
+    return interp.raw_probe_maps(list(range(len(images)))).mean(0)
 
 # %% ../nbs/10_interpret.ipynb #93440add
 def overlay(img: Image.Image, heatmap, alpha: float = 0.5, colormap: str = 'jet') -> Image.Image:
@@ -495,16 +557,18 @@ def save(self: GradCAMInterpretation, dir: str | Path = 'gradcam_outputs', # fol
 def pointing_game(interp: GradCAMInterpretation, # the interpretation to score
                   regions: pd.DataFrame, # boxes (x, y, w, h) in original-image pixels, indexed by item name (`synth.artifact_regions`)
                   idxs=None, # images to score (default: every image whose name is in `regions`)
+                  tolerance: int = 0, # pixels the box is grown by on each side (Zhang et al. 2016 count a peak within 15 px of the region)
                  ) -> pd.DataFrame:
-    "Per image: the map's peak (x, y) in the original image, whether it falls inside the known box, and the chance of that."
+    "Per image: the map's peak (x, y) in the original image, whether it falls inside the known box (grown by `tolerance`), and the chance of that."
     names = interp.names
     idxs = [i for i, n in enumerate(names) if n in regions.index] if idxs is None else [int(i) for i in idxs]
     rows = []
     for i in idxs:
         hm = interp.original_map(i)
-        (px, py), r = _peak(hm), regions.loc[names[i]]
-        rows.append(dict(idx=i, item=names[i], peak_x=px, peak_y=py, hit=bool(r.x <= px < r.x + r.w and r.y <= py < r.y + r.h),
-                         chance=float(r.w*r.h)/hm.size))
+        (px, py), r, t = _peak(hm), regions.loc[names[i]], int(tolerance)
+        x0, y0, x1, y1 = max(0, r.x - t), max(0, r.y - t), min(hm.shape[1], r.x + r.w + t), min(hm.shape[0], r.y + r.h + t)
+        rows.append(dict(idx=i, item=names[i], peak_x=px, peak_y=py, hit=bool(x0 <= px < x1 and y0 <= py < y1),
+                         chance=float((x1 - x0)*(y1 - y0))/hm.size))
     return pd.DataFrame(rows, columns=['idx', 'item', 'peak_x', 'peak_y', 'hit', 'chance'])
 
 # %% ../nbs/10_interpret.ipynb #a7eda58c

@@ -33,7 +33,8 @@ from .augment import transform_input
 
 # %% auto #0
 __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'feature_body', 'pooled_levels', 'channel_correlations',
-           'PooledBody', 'FeatureProbe', 'feature_probe', 'extract_features', 'table_features', 'rows_by_split',
+           'PooledBody', 'FeatureProbe', 'feature_probe', 'score_weights', 'level_contributions', 'body_contributions',
+           'probe_contributions', 'spread_cells', 'probe_cam', 'extract_features', 'table_features', 'rows_by_split',
            'balanced_class_weights', 'head_learner', 'standardiser', 'fit_head', 'set_head', 'fuse_heads',
            'fit_fused_head', 'feature_blocks', 'head_proba', 'probe_dataloaders', 'probe_metrics', 'train_probe',
            'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
@@ -124,6 +125,77 @@ def feature_probe(archs: Sequence[str] = PROBE_ARCHS, levels: Sequence[int] = PR
     model = FeatureProbe([PooledBody(feature_body(a, levels, pretrained), levels, gram_levels) for a in archs], flip=flip,
                          input_transform=input_transform)
     return model.to(memory_format=torch.channels_last)
+
+# %% ../nbs/16_probe.ipynb #074c7c70
+def score_weights(model: FeatureProbe, classes: Sequence[int], score: str = 'logodds') -> tuple[torch.Tensor, torch.Tensor]:
+    "(v (N, n_features), c (N,)) with score = v . features + c for each class in `classes`: the head folded with the standardisation."
+    W, b = model.head.weight.detach().float(), model.head.bias.detach().float()
+    cls = torch.as_tensor(list(classes), dtype=torch.long)
+    if score == 'logodds':
+        if W.shape[0] != 2: raise ValueError(f"score='logodds' is linear in the features only for 2 classes, not {W.shape[0]}; use score='logit'")
+        W, b = W - W.flip(0), b - b.flip(0)  # row k: logit k minus the other logit
+    elif score != 'logit': raise ValueError(f"score {score!r} is not 'logodds' or 'logit'")
+    v = W[cls] / model.feature_std
+    return v, b[cls] - v @ model.feature_mean
+
+def level_contributions(m: torch.Tensor, # feature maps (N, C, H, W) of one level
+                        v_mean: torch.Tensor, v_std: torch.Tensor, # (N, C) weights of the level's channel means and stds
+                        v_corr: torch.Tensor | None = None, # (N, C(C-1)/2) weights of its channel correlations, if pooled
+                       ) -> torch.Tensor:
+    "Share (N, H, W) of each position in v_mean . means + v_std . stds (+ v_corr . correlations) of `m`: sums to that score."
+    m = m.float(); P = m.shape[2] * m.shape[3]
+    a = m - m.mean((2, 3), keepdim=True)
+    sd = a.pow(2).mean((2, 3), keepdim=True).sqrt()
+    out = torch.einsum('nc,nchw->nhw', v_mean, m) / P  # mean_c = sum_p m_c(p) / P
+    out += torch.einsum('nc,nchw->nhw', v_std, a.pow(2) / sd.clamp_min(1e-12)) / P  # std_c = sum_p a_c(p)^2 / (P std_c)
+    if v_corr is not None:  # corr_ij = sum_p z_i(p) z_j(p) / P, z = a / sd (as `channel_correlations`)
+        C = m.shape[1]; i, j = torch.triu_indices(C, C, 1)
+        V = torch.zeros(len(m), C, C, dtype=v_corr.dtype); V[:, i, j] = v_corr
+        z = a / sd.clamp_min(1e-6).view(len(m), C, 1, 1)
+        out += torch.einsum('nij,nihw,njhw->nhw', V, z, z) / P
+    return out
+
+# %% ../nbs/16_probe.ipynb #4eafbfe7
+def body_contributions(body: PooledBody, x: torch.Tensor, v: torch.Tensor) -> list[torch.Tensor]:
+    "Per level of `body`, the (N, h, w) shares of its positions in v . body(x) (`v`: (N, body.n_features))."
+    maps, ch = body.body(x), body.body.feature_info.channels()
+    starts, corr0 = np.cumsum([0] + [2 * c for c in ch]), 2 * sum(ch)
+    corr = {}
+    for g in body.gram_idx: n = ch[g] * (ch[g] - 1) // 2; corr[g] = v[:, corr0:corr0 + n]; corr0 += n
+    return [level_contributions(m, v[:, s:s + c], v[:, s + c:s + 2 * c], corr.get(k))
+            for k, (m, s, c) in enumerate(zip(maps, starts, ch))]
+
+@torch.no_grad()
+def probe_contributions(model: FeatureProbe, x: torch.Tensor, classes: Sequence[int], score: str = 'logodds') -> list[torch.Tensor]:
+    "Per feature level, the (N, h, w) shares of its positions in the score of `classes`, summed over backbones and mirrors (an exact split)."
+    v, _ = score_weights(model, classes, score)
+    ends, views = np.cumsum([b.n_features for b in model.bodies]), [(x, False)] + ([(x.flip(-1), True)] if model.flip else [])
+    out = None
+    for b, e in zip(model.bodies, ends):
+        for xv, mirrored in views:
+            levels = [c.flip(-1) if mirrored else c for c in body_contributions(b, xv, v[:, e - b.n_features:e])]
+            levels = [c / len(views) for c in levels]
+            out = levels if out is None else [o + c for o, c in zip(out, levels)]
+    return out
+
+def spread_cells(cells: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    "Per-position shares (N, h, w) as a per-pixel density (N, H, W) with the same sum, cell i centred on pixel stride * i (its receptive field's centre)."
+    (h, w), (H, W) = cells.shape[-2:], size
+    ys, xs = torch.arange(H, dtype=torch.float32) * h / H, torch.arange(W, dtype=torch.float32) * w / W  # pixel -> cell coordinate
+    gy, gx = (2 * ys / max(h - 1, 1) - 1), (2 * xs / max(w - 1, 1) - 1)  # grid_sample's [-1, 1] with align_corners=True
+    grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), -1).expand(len(cells), H, W, 2)
+    dens = F.grid_sample(cells[:, None].float(), grid, mode='bilinear', padding_mode='border', align_corners=True)[:, 0]
+    return dens * (h * w) / (H * W)
+
+def probe_cam(model: FeatureProbe, x: torch.Tensor, # normalised input batch (N, C, H, W)
+              classes: Sequence[int], # class explained per image
+              score: str = 'logodds', # 'logodds' or 'logit'
+              levels: Sequence[int] | None = None, # positions in `model`'s levels to use (None: all)
+             ) -> torch.Tensor:
+    "Class activation map (N, H, W) of a probe: each level's exact position shares spread over the input pixels they cover (score per pixel)."
+    size, parts = tuple(x.shape[-2:]), probe_contributions(model, x, classes, score)
+    keep = range(len(parts)) if levels is None else levels
+    return sum(spread_cells(parts[k], size) for k in keep)
 
 # %% ../nbs/16_probe.ipynb #d1240436
 @torch.inference_mode()

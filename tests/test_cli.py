@@ -291,8 +291,11 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     paths = run_demo(n=100, img_size=32, size=32, epochs=1, archs=('resnet18',), n_boot=50, quiet=True)
     out = capsys.readouterr().out  # the terminal ends with the short table and the pointing game (issue 19)
     assert '| model | auc | ap | recall | precision | threshold |' in out and '| ensemble_selective |' in out
-    assert 'GradCAM peak of `resnet18`' in out and 'known defect box on' in out
-    assert 'pointing game' in paths['md'].read_text()
+    best = re.search(r'the heatmap peak \((.*?)\) of `(\w+)` \((\w+), the best full-frame member', out)  # the probe or the CNN (val AUC)
+    assert best and best.group(2) in ('feature_probe', 'resnet18') and 'known defect box on' in out, out
+    assert best.group(3) == ('probe' if best.group(2) == 'feature_probe' else 'classifier')
+    assert best.group(1).startswith('exact class activation map' if best.group(2) == 'feature_probe' else 'GradCAM')
+    assert 'pointing game' in paths['md'].read_text() and 'within 15 px of it' in paths['md'].read_text()
     assert '### Artifact recall per category' in paths['md'].read_text()  # from the synthetic set's artifacts.csv (issue 17)
     assert paths['html'] == Path('reports/demo/report.html') and paths['html'].is_file()
     names = {r['model'] for r in read_rows(paths['metrics_csv'])}
@@ -300,7 +303,7 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     assert names == members | {'ensemble_mean', 'ensemble_selective'}
     for m in names: assert (tmp_path/'models/demo'/m/'config.json').is_file()
     md = paths['md'].read_text()
-    assert 'Abstention' in md and '## GradCAM, full frame: resnet18' in md and '## GradCAM, face ROI: resnet18_roi' in md
+    assert 'Abstention' in md and f'## GradCAM, full frame: {best.group(2)}' in md and '## GradCAM, face ROI: resnet18_roi' in md
     assert paths['html'].read_text().count('src="data:image/png;base64,') == 4
     roi_maps = list((tmp_path/'gradcam_outputs_roi'/'resnet18_roi').glob('*.png'))
     test_labels = [int(r['label']) for r in read_rows(tmp_path/'demo_data/synthetic/test.csv')]
