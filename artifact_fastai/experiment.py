@@ -26,7 +26,7 @@ from .ensemble import EnsembleDetector
 from .kinds import load_detector
 from .predict import split_scores
 from .tiles import read_categories
-from .interpret import GradCAMInterpretation, pointing_game, CAM_KINDS
+from .interpret import GradCAMInterpretation, pointing_game, CAM_KINDS, PROBE_CAM
 from .report import ModelResult, build_report, image_grid, markdown_table
 from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe
 
@@ -215,13 +215,14 @@ def gradcam_grids(dets: dict, table, y_val, P_val, k: int = 8) -> dict:
     rows = pd.concat([test[test.label == 0].head(k - 2), test[test.label == 1].head(2)])  # mostly Artifact, two Clean
     files, labels = [str(Path(table.attrs['root'])/p) for p in rows.path], rows.label.tolist()
     grids = {}
-    for title, key, whole in (('GradCAM, full frame', 'full', False), ('GradCAM, face ROI', 'roi', True)):
+    for where, key, whole in (('full frame', 'full', False), ('face ROI', 'roi', True)):
         if key not in best: continue
         name = best[key]
         interp = GradCAMInterpretation.from_detector(dets[name], files, labels=labels, reference=clean_reference(dets[name], table))
         interp.save(Path('gradcam_outputs')/name, roi_dir=Path('gradcam_outputs_roi')/name)
         panels = [interp.panel(i, whole, 256) for i in range(len(interp))]
-        grids[f'{title}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
+        title = 'Class activation map' if interp.method == PROBE_CAM else 'GradCAM'   # a probe's map is exact, not a gradient
+        grids[f'{title}, {where}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
     return grids
 
 # %% ../nbs/15a_experiment.ipynb #4aa514e2

@@ -303,7 +303,7 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     assert names == members | {'ensemble_mean', 'ensemble_selective'}
     for m in names: assert (tmp_path/'models/demo'/m/'config.json').is_file()
     md = paths['md'].read_text()
-    assert 'Abstention' in md and f'## GradCAM, full frame: {best.group(2)}' in md and '## GradCAM, face ROI: resnet18_roi' in md
+    assert 'Abstention' in md and f"## {'Class activation map' if best.group(2) == 'feature_probe' else 'GradCAM'}, full frame: {best.group(2)}" in md and '## GradCAM, face ROI: resnet18_roi' in md
     assert paths['html'].read_text().count('src="data:image/png;base64,') == 4
     roi_maps = list((tmp_path/'gradcam_outputs_roi'/'resnet18_roi').glob('*.png'))
     test_labels = [int(r['label']) for r in read_rows(tmp_path/'demo_data/synthetic/test.csv')]
