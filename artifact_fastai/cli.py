@@ -10,11 +10,10 @@ import argparse, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'TRAIN_DEFAULTS', 'THRESHOLD_METHODS', 'LARGE_IMAGE_SIDE',
-           'IMAGES_HELP', 'SHARED_OPTIONS', 'model_dir', 'distributed_argv', 'train_distributed_job',
-           'cmd_get_face_model', 'cmd_synth', 'cmd_check', 'cmd_train', 'operating_point', 'metrics_text',
-           'cmd_evaluate', 'cmd_predict', 'cmd_gradcam', 'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo',
-           'build_parser', 'main']
+__all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'TRAIN_DEFAULTS', 'THRESHOLD_METHODS', 'IMAGES_HELP',
+           'SHARED_OPTIONS', 'model_dir', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model',
+           'cmd_synth', 'cmd_check', 'cmd_train', 'operating_point', 'metrics_text', 'cmd_evaluate', 'cmd_predict',
+           'cmd_gradcam', 'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo', 'build_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #98a9709d
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -157,7 +156,7 @@ def operating_point(args) -> dict:
 
 def _large_image_recipe(table, op: dict) -> tuple | None:
     "(the 'tiled' recipe,) when the training images are large (portrait QA), announced on stderr; else None."
-    from artifact_fastai.data import median_image_side
+    from artifact_fastai.data import median_image_side, LARGE_IMAGE_SIDE
     from artifact_fastai.recipes import checked_recipe
     side = median_image_side(table)
     if side < LARGE_IMAGE_SIDE: return None
@@ -284,7 +283,6 @@ def cmd_demo(args) -> int:
 
 # %% ../nbs/13_cli.ipynb #cef6455c
 THRESHOLD_METHODS = ('max_f1', 'youden', 'target_recall', 'target_precision', 'max_accuracy')  # as `metrics.THRESHOLD_METHODS` (not imported: --help stays light)
-LARGE_IMAGE_SIDE = 512  # `train` without --recipe / --arch trains the 'tiled' recipe on images at least this large
 IMAGES_HELP = 'folder, CSV, glob pattern (quoted) or image file'
 
 SHARED_OPTIONS = {  # options of several subcommands: `add_argument` keywords a subcommand may change

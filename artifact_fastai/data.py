@@ -22,10 +22,10 @@ from .core import (ARTIFACT, CLEAN, VOCAB, SOURCE_ATTR, SPLIT_NAMES, group_ids, 
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'IMAGE_COLUMNS', 'LABEL_COLUMNS', 'GROUP_COLUMNS', 'SPLIT_FILES', 'IMAGE_EXTENSIONS', 'CLASS_NAMES',
-           'ImageError', 'open_image', 'read_csv_split', 'LayoutError', 'DataLayout', 'detect_layout', 'read_splits',
-           'Problem', 'DatasetError', 'check_dataset', 'fold_splits', 'resize_transforms', 'class_weights',
-           'artifact_datablock', 'artifact_dataloaders', 'split_dataloader', 'load_table', 'print_problems',
-           'image_short_sides', 'median_image_side']
+           'LARGE_IMAGE_SIDE', 'ImageError', 'open_image', 'read_csv_split', 'LayoutError', 'DataLayout',
+           'detect_layout', 'read_splits', 'Problem', 'DatasetError', 'check_dataset', 'fold_splits',
+           'resize_transforms', 'class_weights', 'artifact_datablock', 'artifact_dataloaders', 'split_dataloader',
+           'load_table', 'print_problems', 'image_short_sides', 'median_image_side']
 
 # %% ../nbs/01_data.ipynb #e08b0824
 class ImageError(ValueError):
@@ -764,6 +764,8 @@ def image_short_sides(files) -> list[int]:
             with Image.open(f) as im: sides.append(min(im.size))
         except (OSError, ValueError): continue  # the dataset check reports unreadable files
     return sides
+
+LARGE_IMAGE_SIDE = 512  # images whose median short side is at least this are 'large': `train` and the demo use the 'tiled' recipe
 
 def median_image_side(table: pd.DataFrame, split: str = 'train', n: int = 32) -> int:
     "Median short side in pixels of up to `n` images of `split` (read from the file headers only, evenly spaced through the split)."

@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from .core import seed_everything
 from .synth import make_synthetic_dataset, artifact_regions
-from .data import artifact_dataloaders, load_table, print_problems
+from .data import artifact_dataloaders, load_table, print_problems, read_splits, median_image_side, LARGE_IMAGE_SIDE
 from .metrics import Threshold, choose_threshold, category_recall
 from .learner import save_detector, lite_checkpoint
 from .clip import CLIPWeightsError, resolve_clip_weights, clip_config, clip_learner
@@ -28,14 +28,14 @@ from .predict import split_scores
 from .tiles import read_categories
 from .interpret import GradCAMInterpretation, pointing_game, CAM_KINDS, PROBE_CAM
 from .report import ModelResult, build_report, image_grid, markdown_table
-from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe
+from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe, train_recipe_detector
 
 # %% auto #0
-__all__ = ['POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member', 'probe_member', 'train_anomaly',
-           'train_clip', 'anomaly_member', 'clip_member', 'train_members', 'member_scores', 'fit_ensembles',
-           'model_results', 'table_categories', 'category_recall_table', 'best_cam_members', 'clean_reference',
-           'pointing_score', 'gradcam_grids', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes',
-           'run_experiment', 'demo_data', 'demo_members', 'run_demo']
+__all__ = ['POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member', 'probe_member', 'tiled_member',
+           'train_anomaly', 'train_clip', 'anomaly_member', 'clip_member', 'train_members', 'member_scores',
+           'fit_ensembles', 'model_results', 'table_categories', 'category_recall_table', 'best_cam_members',
+           'clean_reference', 'pointing_score', 'gradcam_grids', 'ExperimentResult', 'pointing_note', 'short_table',
+           'experiment_notes', 'run_experiment', 'demo_data', 'demo_members', 'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -59,6 +59,14 @@ def probe_member(size: int | None = None, seed: int = 0, quiet: bool = True, nam
     def train(table, out): train_probe_recipe(table, rec, out, seed=seed, check=False, progress=not quiet)
     return Member(name, train, "the `probe` recipe, frozen EfficientNet-Lite0/1/2 features at native resolution, one linear "
                                "head per backbone (their logits averaged)")
+
+def tiled_member(seed: int = 0, quiet: bool = True, text: bool = False) -> Member:
+    "The `tiled` recipe (`text`: `tiled_text`, with the CRAFT text member) as a member: for large images such as 768 px portraits."
+    name = 'tiled_text' if text else 'tiled'
+    def train(table, out): train_recipe_detector(table, name, out, seed=seed, quiet=quiet)
+    return Member(name, train, f"the `{name}` recipe: frozen Lite0 features of the whole image at 768 and 384 px pooled per tile"
+                               + (", plus the CRAFT text detector's maps" if text else '') + ", multiple-instance heads per category")
+
 
 # %% ../nbs/15a_experiment.ipynb #62538fda
 def train_anomaly(table, out: Path, size: int = 128, epochs: int = 12, bs: int = 32, seed: int = 0, quiet: bool = True) -> None:
@@ -319,9 +327,10 @@ def demo_data(dest: str | Path = 'demo_data/synthetic', n: int = 600, size: int 
     return dest
 
 def demo_members(archs=DEMO_ARCHS, size: int = 64, epochs: int = 6, bs: int = 32, seed: int = 0, roi: bool = True,
-                 quiet: bool = True, probe_size: int | None = None) -> list[Member]:
-    "The demo's members: the probe, each of `archs` (and `archs[0]` on face crops), the anomaly autoencoder, a CLIP probe."
-    members = [probe_member(probe_size, seed, quiet)] + [classifier_member(a, size, epochs, bs, False, seed, quiet) for a in archs]
+                 quiet: bool = True, probe_size: int | None = None, large: bool = False) -> list[Member]:
+    "The demo's members: the probe (and with `large` images the tiled recipe), each of `archs` (and `archs[0]` on face crops), the anomaly autoencoder, a CLIP probe."
+    members = [probe_member(probe_size, seed, quiet)] + ([tiled_member(seed, quiet)] if large else [])
+    members += [classifier_member(a, size, epochs, bs, False, seed, quiet) for a in archs]
     if roi and archs: members.append(classifier_member(archs[0], size, epochs, bs, True, seed, quiet))
     return members + [anomaly_member(size, 2 * epochs, bs, seed, quiet), clip_member(max(1, epochs // 3), bs, seed, quiet)]
 
@@ -341,7 +350,9 @@ def run_demo(data=None,                      # data root (any layout `read_split
     what = (f"synthetic portrait-style data (`synth.make_synthetic_dataset`, {n} images of {img_size} px, 3 Artifact : 7 Clean, "
             f"defect strength {DEMO_STRENGTH}, seed {seed})"
             if data is None else f"the data root `{root}`")
-    members = demo_members(archs, size, epochs, bs, seed, roi, quiet, probe_size=img_size if data is None else None)  # the probe reads native pixels
+    large = data is not None and median_image_side(read_splits(root, seed=seed, **(read_options or {}))) >= LARGE_IMAGE_SIDE
+    if large and not quiet: print(f"images are large (median short side >= {LARGE_IMAGE_SIDE} px): the 'tiled' recipe is a member too", file=sys.stderr)
+    members = demo_members(archs, size, epochs, bs, seed, roi, quiet, probe_size=img_size if data is None else None, large=large)  # the probe reads native pixels
     res = run_experiment(root, members, out, models, notes=[f"Job: `artifact-fastai demo` on {what}."], seed=seed, n_boot=n_boot,
                          drop_bad=drop_bad, gradcam=gradcam, quiet=quiet, times=times, read_options=read_options,
                          title='artifact_fastai demo: ' + ('synthetic data' if data is None else Path(data).name))
