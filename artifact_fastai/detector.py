@@ -23,12 +23,12 @@ from fastai.vision.learner import create_timm_model
 from .core import ARTIFACT, CLEAN, VOCAB, DetectorConfig, file_hash, label_name, keep_freed_memory
 from .roi import FaceCrop
 from .data import open_image, resize_transforms, image_short_sides, IMAGE_COLUMNS, _pick_column
-from .augment import highpass_channel
+from .augment import transform_input
 
 # %% auto #0
 __all__ = ['SHRINK', 'ENLARGE', 'IMAGE_SUFFIXES', 'read_config', 'write_weights', 'read_weights', 'load_weights_strict',
-           'apply_input_transform', 'tta_proba', 'rescale_to_side', 'training_scale', 'Detector', 'expand_items',
-           'build_classifier', 'load_classifier']
+           'tta_proba', 'rescale_to_side', 'training_scale', 'Detector', 'expand_items', 'build_classifier',
+           'load_classifier']
 
 # %% ../nbs/04b_detector.ipynb #97230c39
 def read_config(folder: str | Path, kind: str | None = None) -> DetectorConfig:
@@ -82,12 +82,6 @@ def load_weights_strict(model: nn.Module, state_dict: dict, where: str | Path) -
 
 
 # %% ../nbs/04b_detector.ipynb #33b18fc8
-def apply_input_transform(x: torch.Tensor, spec: dict | None) -> torch.Tensor:
-    "Normalised RGB batch `x` with the extra input channels described by `spec` (None: unchanged)."
-    if not spec: return x
-    if spec.get('name') == 'highpass': return highpass_channel(x, spec.get('sigma', 1.0), spec.get('gain', 4.0))
-    raise ValueError(f"unknown input transform {spec!r} in the model config; this version knows only 'highpass'")
-
 def tta_proba(model, x: torch.Tensor, tta: str | None = None) -> torch.Tensor:
     "P(Artifact) of the model-ready batch `x`, averaged with its horizontal mirror when `tta='flip'`."
     p = F.softmax(model(x).float(), dim=-1)[:, ARTIFACT]
@@ -154,7 +148,7 @@ class Detector:
     def batch_proba(self, x: torch.Tensor) -> torch.Tensor:
         "P(Artifact) of a normalised RGB batch `x`, with the input transform and test-time averaging of `config.extra`."
         extra = self.config.extra
-        return tta_proba(self.model, apply_input_transform(x, extra.get('input_transform')), extra.get('tta'))
+        return tta_proba(self.model, transform_input(x, extra.get('input_transform')), extra.get('tta'))
 
     @torch.inference_mode()
     def predict_proba(self, images: Sequence[Image.Image], bs: int = 32) -> np.ndarray:

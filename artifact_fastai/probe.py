@@ -99,10 +99,14 @@ class FeatureProbe(nn.Module):
     @property
     def n_features(self) -> int: return self.head.in_features
 
+    def prepared(self, x: torch.Tensor) -> torch.Tensor:
+        "Normalised batch `x` through `input_transform` (unchanged without one): what the backbones see."
+        return transform_input(x, self.input_transform).contiguous(memory_format=torch.channels_last) if self.input_transform else x
+
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "Pooled features of a normalised batch `x` (the mean over `x` and its mirror when `flip`), after `input_transform`."
-        if self.input_transform: x = transform_input(x, self.input_transform).contiguous(memory_format=torch.channels_last)
+        x = self.prepared(x)
         f = torch.cat([b(x) for b in self.bodies], 1)
         if self.flip: f = (f + torch.cat([b(x.flip(-1)) for b in self.bodies], 1)) / 2
         return f
@@ -169,6 +173,7 @@ def body_contributions(body: PooledBody, x: torch.Tensor, v: torch.Tensor) -> li
 def probe_contributions(model: FeatureProbe, x: torch.Tensor, classes: Sequence[int], score: str = 'logodds') -> list[torch.Tensor]:
     "Per feature level, the (N, h, w) shares of its positions in the score of `classes`, summed over backbones and mirrors (an exact split)."
     v, _ = score_weights(model, classes, score)
+    x = model.prepared(x)
     ends, views = np.cumsum([b.n_features for b in model.bodies]), [(x, False)] + ([(x.flip(-1), True)] if model.flip else [])
     out = None
     for b, e in zip(model.bodies, ends):

@@ -27,7 +27,6 @@ from .data import read_splits, check_dataset, open_image
 from .metrics import choose_threshold, split_metrics, category_recall, Threshold
 from .detector import Detector, read_config, read_weights, load_weights_strict, write_weights, _check_dest
 from .probe import feature_body, PROBE_LEVELS, standardiser
-
 from .text import CraftBody
 
 # %% auto #0

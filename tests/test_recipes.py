@@ -9,7 +9,8 @@ from artifact_fastai.core import ARTIFACT, CLEAN
 from artifact_fastai.synth import make_synthetic_dataset, clean_image
 from artifact_fastai.data import fold_splits
 from artifact_fastai.augment import TrainCrop, HighPass, highpass_channel, self_blend, SelfBlend, recipe_weights
-from artifact_fastai.detector import tta_proba, apply_input_transform
+from artifact_fastai.detector import tta_proba
+from artifact_fastai.augment import transform_input
 from artifact_fastai.recipes import get_recipe, RECIPES, recipe_dataloaders, recipe_extra, train_recipe, split_proba
 
 
@@ -89,7 +90,7 @@ def test_tta_and_extra_settings():
     assert torch.allclose(p_flip, (p_plain + tta_proba(model, x.flip(-1))) / 2)
     extra = recipe_extra(get_recipe('default', highpass=True))
     four = tta_proba(lambda z: torch.stack([z[:, 3].abs().mean((1, 2)), torch.zeros(len(z))], 1),
-                     apply_input_transform(x, extra['input_transform']), extra['tta'])
+                     transform_input(x, extra['input_transform']), extra['tta'])
     assert four.shape == (2,) and four[0] > four[1]  # the 4th channel exists and sees the edge
     assert recipe_extra(RECIPES['default'])['tta'] == 'flip'
 
