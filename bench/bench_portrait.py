@@ -26,13 +26,15 @@ from artifact_fastai.core import ARTIFACT
 from artifact_fastai.data import read_splits, check_dataset, open_image
 from artifact_fastai.metrics import choose_threshold, binary_metrics, category_recall
 from artifact_fastai.tiles import (TileMember, TiledSettings, tiled_detector, extract_tiled_features, read_categories,
-                                   category_names, category_targets, fit_member_heads, heads_logits, sigmoid, text_member)
+                                   category_names, category_targets, fit_member_heads, heads_logits, sigmoid, text_member,
+                                   hand_member)
 
 RESULTS = Path(__file__).parent/'results'
 L0_768, L0_384 = TileMember('efficientnet_lite0', 768, 5, 1/3), TileMember('efficientnet_lite0', 384, 3, 1/2)
 L1_384, L2_384 = TileMember('efficientnet_lite1', 384, 3, 1/2), TileMember('efficientnet_lite2', 384, 3, 1/2)
 L0_768_WHOLE = TileMember('efficientnet_lite0', 768, 1)
 TEXT_768 = text_member(768, 5, 1/3)   # CRAFT region / affinity maps (recipe 'tiled_text')
+HAND_768 = hand_member(768, 5, 1/3)   # MediaPipe palm score / hand presence maps
 VARIANTS = {  # name -> (members, settings overrides); run in this order
     'lite0-768 whole only (no tiles)': ((L0_768_WHOLE,), {}),
     'lite0-768 tiles, mean pool': ((L0_768,), dict(pooling='mean')),
@@ -46,6 +48,8 @@ VARIANTS = {  # name -> (members, settings overrides); run in this order
     'lite0-768 tiles, lse, no category heads': ((L0_768,), dict(categories=False)),
     'lite0-768 + lite1-384 + lite2-384': ((L0_768, L1_384, L2_384), {}),
     'tiled_text: default + craft-768 text maps': ((L0_768, L0_384, TEXT_768), {}),
+    'default + hand maps': ((L0_768, L0_384, HAND_768), {}),
+    'tiled_text + hand maps': ((L0_768, L0_384, TEXT_768, HAND_768), {}),
 }
 
 def group_folds(y, groups, n_folds=5, seed=0):
