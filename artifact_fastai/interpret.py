@@ -29,12 +29,12 @@ from .core import ARTIFACT, VOCAB
 from .roi import paste_map
 from .data import open_image
 from .detector import expand_items
-from .probe import FeatureProbe, probe_cam
+from .probe import FeatureProbe, probe_cam, spread_cells
 
 # %% auto #0
 __all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'CAM_KINDS', 'cam_method', 'timm_body', 'find_target_layer',
-           'resolve_target_layer', 'eval_mode', 'cam_extractor', 'compute_cams', 'resize_spec', 'input_box',
-           'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method', 'GradCAMInterpretation',
+           'resolve_target_layer', 'eval_mode', 'cam_extractor', 'cell_offset', 'compute_cams', 'resize_spec',
+           'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method', 'GradCAMInterpretation',
            'probe_reference', 'overlay', 'side_by_side', 'pointing_game', 'Faithfulness', 'top_mask', 'shifted_masks',
            'removal_baseline']
 
@@ -122,13 +122,44 @@ def _logit(out: torch.Tensor, cls: int) -> torch.Tensor: return out[cls]
 
 SCORES = {'logodds': _log_odds, 'logit': _logit}
 
+def _middle_cell_centroid(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[float, float, float, float]:
+    "(stride y, stride x, offset y, offset x) of `module`'s output cells: the input-gradient centroid of its middle cell on batch `x`, minus stride * index."
+    acts = {}
+    handle = module.register_forward_hook(lambda m, i, o: acts.__setitem__('a', o))
+    try:
+        x = x.clone().requires_grad_(True)
+        with torch.enable_grad():
+            model(x); a = acts['a']; h, w = a.shape[-2:]
+            a[:, :, h // 2, w // 2].sum().backward()
+    finally: handle.remove()
+    g = x.grad.abs().sum((0, 1)).double()
+    ys, xs = torch.arange(g.shape[0], dtype=torch.float64), torch.arange(g.shape[1], dtype=torch.float64)
+    sy, sx = x.shape[-2] / h, x.shape[-1] / w
+    return sy, sx, float((g.sum(1) * ys).sum() / g.sum()) - sy * (h // 2), float((g.sum(0) * xs).sum() / g.sum()) - sx * (w // 2)
+
+def cell_offset(model: nn.Module, # the network (in eval mode for the measurement)
+                layer: str, # name of the target layer in `model.named_modules()`
+                cells: int = 8, # side of the probing input, in cells of `layer`
+                n: int = 2, # random inputs averaged
+                seed: int = 0) -> tuple[float, float, float, float]:
+    "(stride y, stride x, offset y, offset x): cell (i, j) of `layer` is centred on pixel (stride * i + offset), the input-gradient centroid of a middle cell on random inputs."
+    module, gen = dict(model.named_modules())[layer], torch.Generator().manual_seed(seed)
+    dev = next((p.device for p in model.parameters()), torch.device('cpu'))
+    with eval_mode(model):
+        s = _middle_cell_centroid(model, module, torch.zeros(1, 3, 64, 64, device=dev))[1]  # pixels per cell
+        side = max(64, int(round(s * cells)))
+        sy, sx, oy, ox = _middle_cell_centroid(model, module, torch.randn(n, 3, side, side, generator=gen).to(dev))
+    return sy, sx, round(oy, 1), round(ox, 1)
+
 def compute_cams(extractor, # from `cam_extractor`
                  x: torch.Tensor, # normalised input batch (N, C, H, W)
                  classes: Sequence[int], # class index per image
                  score: str = 'logodds', # 'logodds' or 'logit'
+                 offset: tuple[float, float] | None = None, # (y, x) pixel that cell (0, 0) is centred on (`cell_offset`); None: measured now
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    "(maps (N, H, W) in [0, 1] at the input's size, logits) for `classes` of batch `x`."
+    "(maps (N, H, W) in [0, 1] at the input's size, logits) for `classes` of batch `x`, each cell placed on the centre of its receptive field."
     if score not in SCORES: raise ValueError(f"score {score!r} is not one of {list(SCORES)}")
+    if offset is None: offset = cell_offset(extractor.model, extractor.target_names[0])[2:]
     x = x.detach().clone().requires_grad_(True)  # gradients reach the target layer even when the body is frozen
     with torch.enable_grad():
         logits = extractor.model(x)
@@ -137,7 +168,7 @@ def compute_cams(extractor, # from `cam_extractor`
     if cam.shape[-2:].numel() == 1:
         warnings.warn(f"the target layer's output is 1 x 1 for {tuple(x.shape[-2:])} inputs, so every map is flat (zero); "
                       "use larger images or an earlier layer (target_layer=)", stacklevel=2)
-    cam = F.interpolate(cam.unsqueeze(1), size=tuple(x.shape[-2:]), mode='bilinear', align_corners=False).squeeze(1)
+    cam = spread_cells(cam, tuple(x.shape[-2:]), offset)  # F.interpolate(align_corners=False) would centre cell i on stride * (i + 1/2)
     return extractor._normalize(cam).clamp_(0, 1), logits.detach()
 
 # %% ../nbs/10_interpret.ipynb #3c556e66
@@ -277,6 +308,7 @@ class GradCAMInterpretation:
         if isinstance(model, FeatureProbe): self.levels, self.target_layer = _probe_levels(model, method, target_layer)
         else: self.target_layer = resolve_target_layer(model, target_layer, self.input_shape); cam_method(method)  # fail now, not at the first map
         self._maps: dict[int, torch.Tensor] = {}
+        self.cam_offset = None  # (y, x) pixel of cell (0, 0) of a CNN's target layer, measured at the first map (`cell_offset`)
         self.errors: list = []  # (item, reason) of inputs that could not be read (`from_detector`)
 
     def __len__(self): return len(self.probs)
@@ -294,11 +326,12 @@ class GradCAMInterpretation:
         todo = list(dict.fromkeys(i for i in idxs if i not in self._maps))
         if todo and isinstance(self.model, FeatureProbe): self._probe_maps(todo)
         elif todo:
+            if self.cam_offset is None: self.cam_offset = cell_offset(self.model, self.target_layer)[2:]
             with cam_extractor(self.model, self.method, self.target_layer, self.input_shape, **self.cam_kwargs) as ext:
                 for s in range(0, len(todo), self.bs):
                     chunk = todo[s:s + self.bs]
                     x, _ = self.images.inputs(chunk)
-                    maps, _ = compute_cams(ext, x.to(_device(self.model)), self.classes[chunk].tolist(), self.score)
+                    maps, _ = compute_cams(ext, x.to(_device(self.model)), self.classes[chunk].tolist(), self.score, self.cam_offset)
                     self._maps.update(zip(chunk, maps.cpu()))
         return torch.stack([self._maps[i] for i in idxs])
 
@@ -403,6 +436,8 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
     if kind not in CAM_KINDS or not all(hasattr(det, a) for a in ('model', 'transform', 'normalize')):
         raise ValueError(f"GradCAM explains convolutional classifiers and feature probes; this detector is of kind {kind!r}"
                          + (" (use the anomaly module's error maps)" if kind == 'anomaly' else ''))
+    if reference is not None and kind != 'probe':
+        raise ValueError(f"reference images apply to feature probes (their maps share a border pattern); this detector is of kind {kind!r}")
     images, names, kept, errors = _open_items(items)
     if errors: warnings.warn(f"{len(errors)} item(s) skipped: " + '; '.join(f'{n}: {e}' for n, e in errors), stacklevel=2)
     if not images: raise ValueError(f"no readable images among the items ({len(errors)} unreadable)")
