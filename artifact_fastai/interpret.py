@@ -32,11 +32,11 @@ from .detector import expand_items
 from .probe import FeatureProbe, probe_cam, spread_cells
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'CAM_KINDS', 'cam_method', 'timm_body', 'find_target_layer',
-           'resolve_target_layer', 'eval_mode', 'cam_extractor', 'cell_offset', 'compute_cams', 'resize_spec',
-           'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method', 'GradCAMInterpretation',
-           'probe_reference', 'overlay', 'side_by_side', 'pointing_game', 'Faithfulness', 'top_mask', 'shifted_masks',
-           'removal_baseline']
+__all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'REFERENCE_SD_FLOOR', 'CAM_KINDS', 'cam_method', 'timm_body',
+           'find_target_layer', 'resolve_target_layer', 'eval_mode', 'cam_extractor', 'cell_offset', 'compute_cams',
+           'resize_spec', 'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method',
+           'GradCAMInterpretation', 'reference_score', 'probe_reference', 'overlay', 'side_by_side', 'pointing_game',
+           'Faithfulness', 'top_mask', 'shifted_masks', 'removal_baseline']
 
 # %% ../nbs/10_interpret.ipynb #6e43d9c8
 CAM_METHODS = {'gradcam': 'GradCAM', 'gradcampp': 'GradCAMpp', 'xgradcam': 'XGradCAM', 'layercam': 'LayerCAM',
@@ -271,6 +271,7 @@ def _device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device('cpu')
 
 PROBE_CAM = 'cam'  # the exact pooled-statistics CAM of `probe.probe_cam`, the only map of a `FeatureProbe`
+REFERENCE_SD_FLOOR = 2.0  # a probe map's sd floor, x the median sd of the reference maps: chosen on separate synthetic seeds 1 and 2 (bench/README.md, session 9)
 
 def default_cam_method(model: nn.Module) -> str:
     "'cam' for a `FeatureProbe` (`probe.probe_cam`), 'gradcam' for any other network."
@@ -299,9 +300,10 @@ class GradCAMInterpretation:
                  score: str = 'logodds', # what is back-propagated: 'logodds' or 'logit'
                  bs: int = 16, # images per CAM batch
                  cam_kwargs: dict | None = None, # passed to the torchcam class
-                 reference: torch.Tensor | None = None): # a probe's raw map of reference (Clean) images, subtracted (`probe_reference`)
+                 reference: torch.Tensor | None = None, # a probe's reference (`probe_reference`): mean (H, W), or mean and sd (2, H, W), of Clean images' maps
+                 reference_floor: float | None = REFERENCE_SD_FLOOR): # with an sd: divide by max(sd, floor x median sd); None: subtract the mean only
         method = method or default_cam_method(model)
-        store_attr('model,images,probs,targs,losses,method,target,score,bs,reference')
+        store_attr('model,images,probs,targs,losses,method,target,score,bs,reference,reference_floor')
         self.cam_kwargs = dict(cam_kwargs or {})
         self.classes = _target_classes(target, probs)
         self.input_shape = (3, *(self.images.size[::-1] if self.images.size else (224, 224)))
@@ -344,6 +346,17 @@ def _relu_minmax(maps: torch.Tensor) -> torch.Tensor:
     maps = maps.clamp_min(0)
     return maps / maps.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1)
 
+
+def reference_score(raw: torch.Tensor, # raw probe maps (N, H, W)
+                    reference: torch.Tensor, # mean (H, W), or mean and sd (2, H, W), of reference images' raw maps (`probe_reference`)
+                    floor: float | None = REFERENCE_SD_FLOOR, # sd floor as a multiple of the median sd; None: subtract the mean only
+                   ) -> torch.Tensor:
+    "How far each pixel's share lies above what Clean images give there: (raw - mean) / max(sd, floor x median sd), or raw - mean."
+    if reference.ndim == 2 or floor is None: return raw - (reference if reference.ndim == 2 else reference[0])
+    mean, sd = reference
+    least = floor * float(sd.median())
+    return (raw - mean) / sd.clamp_min(least) if least > 0 else raw - mean  # one reference image: no spread to divide by
+
 @patch
 def raw_probe_maps(self: GradCAMInterpretation, idxs) -> torch.Tensor:
     "A probe's maps (score per pixel, before `reference` and scaling) of images `idxs`."
@@ -361,7 +374,7 @@ def _probe_maps(self: GradCAMInterpretation, idxs) -> None:
     if self.reference is not None:
         if tuple(self.reference.shape[-2:]) != tuple(raw.shape[-2:]):
             raise ValueError(f"the reference map is {tuple(self.reference.shape[-2:])}, the inputs {tuple(raw.shape[-2:])}: compute it on images of the same size")
-        raw = raw - self.reference
+        raw = reference_score(raw, self.reference, self.reference_floor)
     self._maps.update(zip(idxs, _relu_minmax(raw)))
 
 # %% ../nbs/10_interpret.ipynb #51ed204f
@@ -428,7 +441,8 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
                    method: str | None = None, target_layer: str | nn.Module | Sequence[int] | None = None, target: str | int = 'artifact',
                    labels: Sequence | None = None, # true labels (0 = Artifact, 1 = Clean) of `items`, for losses
                    score: str = 'logodds', bs: int = 16, member: int | str | None = None,
-                   reference=None, # a probe only: Clean images (items, as `items`) whose mean map is subtracted (`probe_reference`)
+                   reference=None, # a probe only: Clean images (items, as `items`) whose maps' mean and sd score each pixel (`probe_reference`)
+                   reference_floor: float | None = REFERENCE_SD_FLOOR, # see `reference_score`; None: subtract the mean map only
                    **cam_kwargs) -> 'GradCAMInterpretation':
     "Heatmaps of a saved detector on `items`; unreadable items are skipped with a warning (see `.errors`)."
     if hasattr(det, 'members'): det = _pick_member(det, member)
@@ -450,20 +464,21 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
         targs = torch.tensor([parse_label(labels[i]) for i in kept])
         losses = F.nll_loss(probs.clamp_min(1e-7).log(), targs, reduction='none')
     if reference is not None: reference = probe_reference(det, reference, target, score, target_layer, bs)
-    interp = cls(det.model, src, probs, targs, losses, method, target_layer, target, score, bs, cam_kwargs, reference)
+    interp = cls(det.model, src, probs, targs, losses, method, target_layer, target, score, bs, cam_kwargs, reference, reference_floor)
     interp.errors = errors
     return interp
 
 def probe_reference(det, # a loaded probe `Detector`
                     items, # reference images (Clean ones): PIL images, paths, a folder, a CSV or a glob
                     target: str | int = 'artifact', score: str = 'logodds', levels: Sequence[int] | None = None, bs: int = 16) -> torch.Tensor:
-    "Mean raw map (H, W) of a probe on `items`: what every image's map shares (border padding, framing), to subtract."
+    "Mean and standard deviation (2, H, W) of a probe's raw maps on `items`: what every image's map shares (border padding, framing) and how much it varies there."
     images, names, _, errors = _open_items(items)
     if not images: raise ValueError(f"no readable reference images ({len(errors)} unreadable)")
     src = DetectorImages(det, images, names)
     interp = GradCAMInterpretation(det.model, src, torch.full((len(images), len(VOCAB)), 1 / len(VOCAB)), target=target,
                                    score=score, target_layer=levels, bs=bs)
-    return interp.raw_probe_maps(list(range(len(images)))).mean(0)
+    raw = interp.raw_probe_maps(list(range(len(images))))
+    return torch.stack([raw.mean(0), raw.std(0, correction=0 if len(raw) == 1 else 1)])
 
 # %% ../nbs/10_interpret.ipynb #93440add
 def overlay(img: Image.Image, heatmap, alpha: float = 0.5, colormap: str = 'jet') -> Image.Image:
