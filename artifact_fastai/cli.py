@@ -13,7 +13,8 @@ from pathlib import Path
 __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'TRAIN_DEFAULTS', 'THRESHOLD_METHODS', 'IMAGES_HELP',
            'SHARED_OPTIONS', 'model_dir', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model',
            'cmd_synth', 'cmd_check', 'cmd_train', 'operating_point', 'metrics_text', 'cmd_evaluate', 'cmd_predict',
-           'cmd_gradcam', 'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo', 'build_parser', 'main']
+           'cmd_gradcam', 'reference_items', 'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo',
+           'build_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #98a9709d
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -219,15 +220,30 @@ def cmd_gradcam(args) -> int:
     try:
         items = [f for _, f in image_source(args.images, args.image_col)()][:args.max_images]
         detector = load_detector(args.model)
+        reference = reference_items(detector, args.reference, args.max_reference) if args.reference else None
+        written = gradcam_overlays(detector, items, out, method=args.method, roi_out=args.roi_out, reference=reference)
     except (FileNotFoundError, ValueError) as e: return _fail(str(e))
-    written = gradcam_overlays(detector, items, out, method=args.method, roi_out=args.roi_out)
     print(f"wrote {len(written)} file(s) to {out}" + (f" and {args.roi_out or str(out) + '_roi'}" if roi_settings(detector) else ''))
     return EXIT_OK if written else EXIT_PROBLEMS
 
-def gradcam_overlays(detector, files: list, out: str | Path, method: str = 'gradcam', roi_out: str | Path | None = None) -> list:
-    "Write one GradCAM overlay PNG per image into `out` (and full-image maps of a face-ROI model into `roi_out`)."
+def reference_items(detector, source: str | Path, k: int = 32) -> list[str]:
+    "Reference (Clean) images for a probe's map: the val Clean images of a data root (`experiment.clean_reference`), else up to `k` images of a folder / CSV / glob."
+    from artifact_fastai.predict import image_source
+    if Path(source).is_dir() and any((Path(source)/f).is_file() for f in ('train.csv', 'labels.csv')):
+        from artifact_fastai.data import read_splits
+        from artifact_fastai.experiment import clean_reference
+        files = clean_reference(detector, read_splits(source), k) if getattr(detector.config, 'kind', None) == 'probe' else None
+        if not files: raise ValueError(f"{source}: no val Clean images for a reference (or the model is no feature probe)")
+        return files
+    files = [f for _, f in image_source(source)()][:k]
+    if not files: raise ValueError(f"{source}: no reference images found")
+    return files
+
+def gradcam_overlays(detector, files: list, out: str | Path, method: str | None = None, roi_out: str | Path | None = None,
+                     reference: list | None = None) -> list:  # a probe's Clean reference images (`reference_items`)
+    "Write one heatmap overlay PNG per image into `out` (and full-image maps of a face-ROI model into `roi_out`)."
     from artifact_fastai.interpret import GradCAMInterpretation
-    interp = GradCAMInterpretation.from_detector(detector, [str(f) for f in files], method=method)
+    interp = GradCAMInterpretation.from_detector(detector, [str(f) for f in files], method=method, reference=reference)
     out = Path(out)
     return list(interp.save(out, roi_dir=roi_out or out.with_name(out.name + '_roi')))
 
@@ -375,7 +391,10 @@ def _add_gradcam(sub) -> None:
     s.add_argument('model'); s.add_argument('images', help=IMAGES_HELP)
     _add_options(s, out=dict(default='gradcam_outputs', help='folder for the overlays (default gradcam_outputs)'),
                  roi_out=dict(help='face-ROI models: folder for maps on the full image (default: OUT_roi)'),
-                 method=dict(default='gradcam', help='torchcam method: gradcam, gradcampp, layercam, scorecam'),
+                 method=dict(help='torchcam method of a classifier: gradcam (default), gradcampp, layercam, scorecam; a probe has one map, cam'),
+                 reference=dict(metavar='IMAGES', help="feature probes: Clean images whose mean map is subtracted (a data root: its val Clean images; "
+                                                      "or a folder / CSV / glob); removes what every image's map shares, such as the border"),
+                 max_reference=dict(type=int, default=32, help='reference images used at most (default 32)'),
                  max_images=dict(type=int, default=64), image_col={}, force=dict(help='write into a non-empty folder'), quiet={})
 
 # %% ../nbs/13_cli.ipynb #ee9a0e6a

@@ -246,7 +246,7 @@ class ExperimentResult:
 
 def pointing_note(pointing: dict) -> str:
     "One sentence on the pointing game of `pointing['member']`."
-    how = ('exact class activation map of the probe minus that of val Clean images' if pointing.get('method') == PROBE_CAM else 'GradCAM')
+    how = ('exact class activation map of the probe, scored per pixel against the maps of val Clean images' if pointing.get('method') == PROBE_CAM else 'GradCAM')
     kinds = ', '.join(f"{k} {v:.0%}" for k, v in sorted(pointing.get('by_kind', {}).items()))
     near = (f"; within {POINTING_TOLERANCE} px of it: {pointing['hit_rate_tolerance']:.0%}, chance {pointing['chance_tolerance']:.0%}"
             if 'hit_rate_tolerance' in pointing else '')

@@ -29,14 +29,14 @@ from .core import ARTIFACT, VOCAB
 from .roi import paste_map
 from .data import open_image
 from .detector import expand_items
-from .probe import FeatureProbe, probe_cam
+from .probe import FeatureProbe, probe_cam, spread_cells
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'CAM_KINDS', 'cam_method', 'timm_body', 'find_target_layer',
-           'resolve_target_layer', 'eval_mode', 'cam_extractor', 'compute_cams', 'resize_spec', 'input_box',
-           'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method', 'GradCAMInterpretation',
-           'probe_reference', 'overlay', 'side_by_side', 'pointing_game', 'Faithfulness', 'top_mask', 'shifted_masks',
-           'removal_baseline']
+__all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'REFERENCE_SD_FLOOR', 'CAM_KINDS', 'cam_method', 'timm_body',
+           'find_target_layer', 'resolve_target_layer', 'eval_mode', 'cam_extractor', 'cell_offset', 'compute_cams',
+           'resize_spec', 'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method',
+           'GradCAMInterpretation', 'reference_score', 'probe_reference', 'overlay', 'side_by_side', 'pointing_game',
+           'Faithfulness', 'top_mask', 'shifted_masks', 'removal_baseline']
 
 # %% ../nbs/10_interpret.ipynb #6e43d9c8
 CAM_METHODS = {'gradcam': 'GradCAM', 'gradcampp': 'GradCAMpp', 'xgradcam': 'XGradCAM', 'layercam': 'LayerCAM',
@@ -122,13 +122,44 @@ def _logit(out: torch.Tensor, cls: int) -> torch.Tensor: return out[cls]
 
 SCORES = {'logodds': _log_odds, 'logit': _logit}
 
+def _middle_cell_centroid(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[float, float, float, float]:
+    "(stride y, stride x, offset y, offset x) of `module`'s output cells: the input-gradient centroid of its middle cell on batch `x`, minus stride * index."
+    acts = {}
+    handle = module.register_forward_hook(lambda m, i, o: acts.__setitem__('a', o))
+    try:
+        x = x.clone().requires_grad_(True)
+        with torch.enable_grad():
+            model(x); a = acts['a']; h, w = a.shape[-2:]
+            a[:, :, h // 2, w // 2].sum().backward()
+    finally: handle.remove()
+    g = x.grad.abs().sum((0, 1)).double()
+    ys, xs = torch.arange(g.shape[0], dtype=torch.float64), torch.arange(g.shape[1], dtype=torch.float64)
+    sy, sx = x.shape[-2] / h, x.shape[-1] / w
+    return sy, sx, float((g.sum(1) * ys).sum() / g.sum()) - sy * (h // 2), float((g.sum(0) * xs).sum() / g.sum()) - sx * (w // 2)
+
+def cell_offset(model: nn.Module, # the network (in eval mode for the measurement)
+                layer: str, # name of the target layer in `model.named_modules()`
+                cells: int = 8, # side of the probing input, in cells of `layer`
+                n: int = 2, # random inputs averaged
+                seed: int = 0) -> tuple[float, float, float, float]:
+    "(stride y, stride x, offset y, offset x): cell (i, j) of `layer` is centred on pixel (stride * i + offset), the input-gradient centroid of a middle cell on random inputs."
+    module, gen = dict(model.named_modules())[layer], torch.Generator().manual_seed(seed)
+    dev = next((p.device for p in model.parameters()), torch.device('cpu'))
+    with eval_mode(model):
+        s = _middle_cell_centroid(model, module, torch.zeros(1, 3, 64, 64, device=dev))[1]  # pixels per cell
+        side = max(64, int(round(s * cells)))
+        sy, sx, oy, ox = _middle_cell_centroid(model, module, torch.randn(n, 3, side, side, generator=gen).to(dev))
+    return sy, sx, round(oy, 1), round(ox, 1)
+
 def compute_cams(extractor, # from `cam_extractor`
                  x: torch.Tensor, # normalised input batch (N, C, H, W)
                  classes: Sequence[int], # class index per image
                  score: str = 'logodds', # 'logodds' or 'logit'
+                 offset: tuple[float, float] | None = None, # (y, x) pixel that cell (0, 0) is centred on (`cell_offset`); None: measured now
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    "(maps (N, H, W) in [0, 1] at the input's size, logits) for `classes` of batch `x`."
+    "(maps (N, H, W) in [0, 1] at the input's size, logits) for `classes` of batch `x`, each cell placed on the centre of its receptive field."
     if score not in SCORES: raise ValueError(f"score {score!r} is not one of {list(SCORES)}")
+    if offset is None: offset = cell_offset(extractor.model, extractor.target_names[0])[2:]
     x = x.detach().clone().requires_grad_(True)  # gradients reach the target layer even when the body is frozen
     with torch.enable_grad():
         logits = extractor.model(x)
@@ -137,7 +168,7 @@ def compute_cams(extractor, # from `cam_extractor`
     if cam.shape[-2:].numel() == 1:
         warnings.warn(f"the target layer's output is 1 x 1 for {tuple(x.shape[-2:])} inputs, so every map is flat (zero); "
                       "use larger images or an earlier layer (target_layer=)", stacklevel=2)
-    cam = F.interpolate(cam.unsqueeze(1), size=tuple(x.shape[-2:]), mode='bilinear', align_corners=False).squeeze(1)
+    cam = spread_cells(cam, tuple(x.shape[-2:]), offset)  # F.interpolate(align_corners=False) would centre cell i on stride * (i + 1/2)
     return extractor._normalize(cam).clamp_(0, 1), logits.detach()
 
 # %% ../nbs/10_interpret.ipynb #3c556e66
@@ -240,6 +271,7 @@ def _device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device('cpu')
 
 PROBE_CAM = 'cam'  # the exact pooled-statistics CAM of `probe.probe_cam`, the only map of a `FeatureProbe`
+REFERENCE_SD_FLOOR = 2.0  # a probe map's sd floor, x the median sd of the reference maps: chosen on separate synthetic seeds 1 and 2 (bench/README.md, session 9)
 
 def default_cam_method(model: nn.Module) -> str:
     "'cam' for a `FeatureProbe` (`probe.probe_cam`), 'gradcam' for any other network."
@@ -268,15 +300,17 @@ class GradCAMInterpretation:
                  score: str = 'logodds', # what is back-propagated: 'logodds' or 'logit'
                  bs: int = 16, # images per CAM batch
                  cam_kwargs: dict | None = None, # passed to the torchcam class
-                 reference: torch.Tensor | None = None): # a probe's raw map of reference (Clean) images, subtracted (`probe_reference`)
+                 reference: torch.Tensor | None = None, # a probe's reference (`probe_reference`): mean (H, W), or mean and sd (2, H, W), of Clean images' maps
+                 reference_floor: float | None = REFERENCE_SD_FLOOR): # with an sd: divide by max(sd, floor x median sd); None: subtract the mean only
         method = method or default_cam_method(model)
-        store_attr('model,images,probs,targs,losses,method,target,score,bs,reference')
+        store_attr('model,images,probs,targs,losses,method,target,score,bs,reference,reference_floor')
         self.cam_kwargs = dict(cam_kwargs or {})
         self.classes = _target_classes(target, probs)
         self.input_shape = (3, *(self.images.size[::-1] if self.images.size else (224, 224)))
         if isinstance(model, FeatureProbe): self.levels, self.target_layer = _probe_levels(model, method, target_layer)
         else: self.target_layer = resolve_target_layer(model, target_layer, self.input_shape); cam_method(method)  # fail now, not at the first map
         self._maps: dict[int, torch.Tensor] = {}
+        self.cam_offset = None  # (y, x) pixel of cell (0, 0) of a CNN's target layer, measured at the first map (`cell_offset`)
         self.errors: list = []  # (item, reason) of inputs that could not be read (`from_detector`)
 
     def __len__(self): return len(self.probs)
@@ -294,11 +328,12 @@ class GradCAMInterpretation:
         todo = list(dict.fromkeys(i for i in idxs if i not in self._maps))
         if todo and isinstance(self.model, FeatureProbe): self._probe_maps(todo)
         elif todo:
+            if self.cam_offset is None: self.cam_offset = cell_offset(self.model, self.target_layer)[2:]
             with cam_extractor(self.model, self.method, self.target_layer, self.input_shape, **self.cam_kwargs) as ext:
                 for s in range(0, len(todo), self.bs):
                     chunk = todo[s:s + self.bs]
                     x, _ = self.images.inputs(chunk)
-                    maps, _ = compute_cams(ext, x.to(_device(self.model)), self.classes[chunk].tolist(), self.score)
+                    maps, _ = compute_cams(ext, x.to(_device(self.model)), self.classes[chunk].tolist(), self.score, self.cam_offset)
                     self._maps.update(zip(chunk, maps.cpu()))
         return torch.stack([self._maps[i] for i in idxs])
 
@@ -310,6 +345,17 @@ def _relu_minmax(maps: torch.Tensor) -> torch.Tensor:
     "Maps (N, H, W) with negatives set to 0 and each scaled to [0, 1] by its maximum (all zero when nothing is positive)."
     maps = maps.clamp_min(0)
     return maps / maps.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1)
+
+
+def reference_score(raw: torch.Tensor, # raw probe maps (N, H, W)
+                    reference: torch.Tensor, # mean (H, W), or mean and sd (2, H, W), of reference images' raw maps (`probe_reference`)
+                    floor: float | None = REFERENCE_SD_FLOOR, # sd floor as a multiple of the median sd; None: subtract the mean only
+                   ) -> torch.Tensor:
+    "How far each pixel's share lies above what Clean images give there: (raw - mean) / max(sd, floor x median sd), or raw - mean."
+    if reference.ndim == 2 or floor is None: return raw - (reference if reference.ndim == 2 else reference[0])
+    mean, sd = reference
+    least = floor * float(sd.median())
+    return (raw - mean) / sd.clamp_min(least) if least > 0 else raw - mean  # one reference image: no spread to divide by
 
 @patch
 def raw_probe_maps(self: GradCAMInterpretation, idxs) -> torch.Tensor:
@@ -328,7 +374,7 @@ def _probe_maps(self: GradCAMInterpretation, idxs) -> None:
     if self.reference is not None:
         if tuple(self.reference.shape[-2:]) != tuple(raw.shape[-2:]):
             raise ValueError(f"the reference map is {tuple(self.reference.shape[-2:])}, the inputs {tuple(raw.shape[-2:])}: compute it on images of the same size")
-        raw = raw - self.reference
+        raw = reference_score(raw, self.reference, self.reference_floor)
     self._maps.update(zip(idxs, _relu_minmax(raw)))
 
 # %% ../nbs/10_interpret.ipynb #51ed204f
@@ -395,7 +441,8 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
                    method: str | None = None, target_layer: str | nn.Module | Sequence[int] | None = None, target: str | int = 'artifact',
                    labels: Sequence | None = None, # true labels (0 = Artifact, 1 = Clean) of `items`, for losses
                    score: str = 'logodds', bs: int = 16, member: int | str | None = None,
-                   reference=None, # a probe only: Clean images (items, as `items`) whose mean map is subtracted (`probe_reference`)
+                   reference=None, # a probe only: Clean images (items, as `items`) whose maps' mean and sd score each pixel (`probe_reference`)
+                   reference_floor: float | None = REFERENCE_SD_FLOOR, # see `reference_score`; None: subtract the mean map only
                    **cam_kwargs) -> 'GradCAMInterpretation':
     "Heatmaps of a saved detector on `items`; unreadable items are skipped with a warning (see `.errors`)."
     if hasattr(det, 'members'): det = _pick_member(det, member)
@@ -403,6 +450,8 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
     if kind not in CAM_KINDS or not all(hasattr(det, a) for a in ('model', 'transform', 'normalize')):
         raise ValueError(f"GradCAM explains convolutional classifiers and feature probes; this detector is of kind {kind!r}"
                          + (" (use the anomaly module's error maps)" if kind == 'anomaly' else ''))
+    if reference is not None and kind != 'probe':
+        raise ValueError(f"reference images apply to feature probes (their maps share a border pattern); this detector is of kind {kind!r}")
     images, names, kept, errors = _open_items(items)
     if errors: warnings.warn(f"{len(errors)} item(s) skipped: " + '; '.join(f'{n}: {e}' for n, e in errors), stacklevel=2)
     if not images: raise ValueError(f"no readable images among the items ({len(errors)} unreadable)")
@@ -415,20 +464,21 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
         targs = torch.tensor([parse_label(labels[i]) for i in kept])
         losses = F.nll_loss(probs.clamp_min(1e-7).log(), targs, reduction='none')
     if reference is not None: reference = probe_reference(det, reference, target, score, target_layer, bs)
-    interp = cls(det.model, src, probs, targs, losses, method, target_layer, target, score, bs, cam_kwargs, reference)
+    interp = cls(det.model, src, probs, targs, losses, method, target_layer, target, score, bs, cam_kwargs, reference, reference_floor)
     interp.errors = errors
     return interp
 
 def probe_reference(det, # a loaded probe `Detector`
                     items, # reference images (Clean ones): PIL images, paths, a folder, a CSV or a glob
                     target: str | int = 'artifact', score: str = 'logodds', levels: Sequence[int] | None = None, bs: int = 16) -> torch.Tensor:
-    "Mean raw map (H, W) of a probe on `items`: what every image's map shares (border padding, framing), to subtract."
+    "Mean and standard deviation (2, H, W) of a probe's raw maps on `items`: what every image's map shares (border padding, framing) and how much it varies there."
     images, names, _, errors = _open_items(items)
     if not images: raise ValueError(f"no readable reference images ({len(errors)} unreadable)")
     src = DetectorImages(det, images, names)
     interp = GradCAMInterpretation(det.model, src, torch.full((len(images), len(VOCAB)), 1 / len(VOCAB)), target=target,
                                    score=score, target_layer=levels, bs=bs)
-    return interp.raw_probe_maps(list(range(len(images)))).mean(0)
+    raw = interp.raw_probe_maps(list(range(len(images))))
+    return torch.stack([raw.mean(0), raw.std(0, correction=0 if len(raw) == 1 else 1)])
 
 # %% ../nbs/10_interpret.ipynb #93440add
 def overlay(img: Image.Image, heatmap, alpha: float = 0.5, colormap: str = 'jet') -> Image.Image:

@@ -183,10 +183,17 @@ def probe_contributions(model: FeatureProbe, x: torch.Tensor, classes: Sequence[
             out = levels if out is None else [o + c for o, c in zip(out, levels)]
     return out
 
-def spread_cells(cells: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    "Per-position shares (N, h, w) as a per-pixel density (N, H, W) with the same sum, cell i centred on pixel stride * i (its receptive field's centre)."
+def _pair(v) -> tuple[float, float]: return (float(v), float(v)) if np.isscalar(v) else (float(v[0]), float(v[1]))
+
+def spread_cells(cells: torch.Tensor, # per-position values (N, h, w)
+                 size: tuple[int, int], # (H, W) of the input
+                 offset: float | tuple[float, float] = 0., # pixel (y, x) that cell (0, 0) is centred on: 0 for timm's symmetric padding
+                 stride: float | tuple[float, float] | None = None, # pixels per cell (y, x); None: H / h and W / w
+                ) -> torch.Tensor:
+    "Per-position shares (N, h, w) as a per-pixel density (N, H, W) with the same sum, cell i centred on pixel stride * i + offset (its receptive field's centre)."
     (h, w), (H, W) = cells.shape[-2:], size
-    ys, xs = torch.arange(H, dtype=torch.float32) * h / H, torch.arange(W, dtype=torch.float32) * w / W  # pixel -> cell coordinate
+    (oy, ox), (sy, sx) = _pair(offset), _pair(stride) if stride is not None else (H / h, W / w)
+    ys, xs = (torch.arange(H, dtype=torch.float32) - oy) / sy, (torch.arange(W, dtype=torch.float32) - ox) / sx  # pixel -> cell coordinate
     gy, gx = (2 * ys / max(h - 1, 1) - 1), (2 * xs / max(w - 1, 1) - 1)  # grid_sample's [-1, 1] with align_corners=True
     grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), -1).expand(len(cells), H, W, 2)
     dens = F.grid_sample(cells[:, None].float(), grid, mode='bilinear', padding_mode='border', align_corners=True)[:, 0]

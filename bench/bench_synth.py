@@ -16,8 +16,8 @@ test (each kind's Artifacts against all test Cleans).
 Pointing game of a saved detector (the demo's `models/demo/feature_probe`) on a separate synthetic set drawn with seed
 `cam-seed` (the demo's settings otherwise: 160 px, 30% Artifact, strength 0.6-1.0), so that CAM settings are chosen on
 neither the demo's val nor its test split: every Artifact image of that set, peak inside the known box (strict and
-within 8 / 15 px), with no reference and with the probe's reference (the mean map of up to 32 val Clean images of
-DEMO_ROOT, as the demo uses), per defect kind.
+within 8 / 15 px), with no reference, with the mean map of up to 32 val Clean images of DEMO_ROOT subtracted, and
+with their mean and sd (`interpret.reference_score`, the default the demo uses), per defect kind.
 """
 import argparse, os, sys, tempfile, time, warnings
 from pathlib import Path
@@ -85,7 +85,8 @@ def pointing_bench(model_dir, demo_root, seed=1, n=400):
     rows = pd.concat([pd.read_csv(root/f'{s}.csv') for s in ('train', 'val', 'test')])
     rows = rows[(rows.label == ARTIFACT) & rows.image.isin(reg.index)]
     files = [str(root/p) for p in rows.image]; boxes = reg.loc[rows.image].set_axis(files); kinds = boxes.kind.values
-    for name, kw in (('no reference', {}), ('val-Clean reference', dict(reference=clean))):
+    for name, kw in (('no reference', {}), ('val-Clean reference, mean only', dict(reference=clean, reference_floor=None)),
+                     ('val-Clean reference, mean and sd (default)', dict(reference=clean))):
         t = time.perf_counter(); interp = GradCAMInterpretation.from_detector(det, files, **kw); interp.heatmaps()
         for tol in (0, 8, 15):
             pg = pointing_game(interp, boxes, tolerance=tol); h = pg.hit.to_numpy()

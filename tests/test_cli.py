@@ -4,6 +4,8 @@ import contextlib, csv, io, os, re, shutil, signal, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from PIL import Image
 import pytest
 
 from artifact_fastai.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
@@ -408,3 +410,40 @@ def test_train_without_options_picks_the_tiled_recipe_for_large_images(tmp_path,
     assert (rec.method, rec.threshold_method, rec.target) == ('tiled', 'target_precision', 0.85)
     assert 'median short side 600 px' in capsys.readouterr().err
     assert _large_image_recipe(table(64), {}) is None
+
+
+def _square_probe_detector():
+    "A Lite0 probe detector whose head scores a bright 16-px square on grey (64 px), as in tests/test_interpret_probe.py."
+    import torch
+    from artifact_fastai.core import DetectorConfig
+    from artifact_fastai.detector import Detector
+    from artifact_fastai.probe import feature_probe
+    try: probe = feature_probe(['efficientnet_lite0'])
+    except ValueError as e: pytest.skip(f'no offline Lite0 weights: {e}')
+    det = Detector(DetectorConfig(kind='probe', img_size=64, extra={'channels_last': True}), probe)
+    x = lambda img: det.normalize(det.transform(img)[None])
+    f0, f1 = probe.features(x(_square(0, 0, 0)))[0], probe.features(x(_square(24, 8)))[0]
+    with torch.no_grad():
+        probe.feature_mean.copy_(f0); probe.feature_std.fill_(1.); probe.head.weight.copy_(torch.stack([f1 - f0, f0 - f1]) / 2); probe.head.bias.zero_()
+    return det
+
+
+def _square(x0, y0, side=16):
+    a = np.full((64, 64, 3), 128, np.uint8); a[y0:y0 + side, x0:x0 + side] = 255
+    return Image.fromarray(a)
+
+
+def test_gradcam_reference_of_a_probe(model, tmp_path, monkeypatch):
+    import artifact_fastai.kinds
+    det = _square_probe_detector()
+    monkeypatch.setattr(artifact_fastai.kinds, 'load_detector', lambda folder: det)
+    spots, imgs, ref = [(24, 8), (40, 40), (4, 30), (44, 4)], tmp_path/'imgs', tmp_path/'ref'
+    imgs.mkdir(); ref.mkdir(); _square(0, 0, 0).save(ref/'grey.png')
+    for i, (a, b) in enumerate(spots): _square(a, b).save(imgs/f'{i}.png')
+    assert main(['gradcam', 'probe', str(imgs), '--reference', str(ref), '--out', str(tmp_path/'g'), '--quiet']) == EXIT_OK
+    rows = pd.read_csv(tmp_path/'g'/'gradcam.csv').sort_values('item')
+    assert (rows.method == 'cam').all() and len(rows) == 4
+    for (a, b), px, py in zip(spots, rows.peak_x, rows.peak_y):  # on the square or its edge (one stride-4 cell)
+        assert a - 4 <= px < a + 20 and b - 4 <= py < b + 20, (a, b, px, py)
+    monkeypatch.undo()  # a classifier has no reference map: a usage error naming the kind
+    assert main(['gradcam', str(model), str(imgs), '--reference', str(ref), '--out', str(tmp_path/'c'), '--quiet']) == EXIT_USAGE

@@ -224,3 +224,36 @@ def test_top_mask_and_bad_arguments():
     m = torch.arange(16.).view(1, 4, 4)
     assert top_mask(m, 0.25).flatten().nonzero().flatten().tolist() == [12, 13, 14, 15]
     with pytest.raises(ValueError, match='between 0 and 1'): top_mask(m, 1.5)
+
+
+class SpotNet(nn.Module):
+    "Box filters down to stride 32 (`pool`: five symmetric-padded stride-2 convolutions, or one 32-px average pool), max-pooled to two logits."
+    def __init__(self, patchify: bool = False):
+        super().__init__()
+        convs = [nn.Conv2d(3 if k == 0 else 1, 1, 3, stride=2, padding=1, bias=False) for k in range(5)]
+        for c in convs: nn.init.constant_(c.weight, 1 / c.weight.numel())
+        self.pool = nn.Sequential(nn.Conv2d(3, 1, 1, bias=False), nn.AvgPool2d(32)) if patchify else nn.Sequential(*convs)
+        if patchify: nn.init.constant_(self.pool[0].weight, 1 / 3)
+    def forward(self, x): a = self.pool(x).amax((1, 2, 3)); return torch.stack([a, -a], 1)
+
+
+@pytest.mark.parametrize('patchify, centre', [(False, (32, 64)), (True, (47, 79))])
+def test_cam_peaks_on_the_centre_of_the_lit_cell(patchify, centre):
+    "A spot at (y 40, x 72) lights stride-32 cell (1, 2): the map peaks on its receptive field's centre, (32, 64) for symmetric padding."
+    from artifact_fastai.interpret import cell_offset
+    net, spot = SpotNet(patchify), torch.zeros(1, 3, 128, 128)
+    spot[..., 38:43, 70:75] = 1.
+    sy, sx, oy, ox = cell_offset(net, 'pool')
+    assert (sy, sx) == (32, 32) and abs(oy - (15.5 if patchify else 0)) < 0.6 and abs(ox - (15.5 if patchify else 0)) < 0.6
+    with cam_extractor(net, 'gradcam', 'pool') as ext: cam, _ = compute_cams(ext, spot, [ARTIFACT])
+    assert divmod(int(cam[0].argmax()), 128) == centre  # F.interpolate(align_corners=False) put it at (47, 79) for both
+
+
+@pytest.mark.parametrize('arch, offset', [('test_efficientnet', 0.), ('test_resnet', 14.), ('test_convnext', 15.5)])
+def test_cell_offset_of_timm_families(arch, offset):
+    "Symmetric padding (EfficientNet) puts a stride-32 cell i on pixel 32 i; average-pool shortcuts (test_resnet) and a patchify stem (ConvNeXt) near 32 i + 15.5."
+    from artifact_fastai.interpret import cell_offset
+    torch.manual_seed(0)
+    m = fastai_model(arch)
+    sy, sx, oy, ox = cell_offset(m, find_target_layer(m))
+    assert (sy, sx) == (32, 32) and abs(oy - offset) < 2.5 and abs(ox - offset) < 2.5, (oy, ox)
