@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	         "Free some space, or put the environment on a bigger disk with VENV=/path/to/venv."; exit 1; fi; fi
 	$(BIN)/python -m pip install --disable-pip-version-check --no-cache-dir -q -c constraints.txt -e '.[dev]'
 	$(BIN)/artifact-fastai get-face-model
+	$(BIN)/artifact-fastai get-hand-models
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -12,9 +12,9 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_PROBLEMS', 'EXIT_USAGE', 'MODELS_DIR', 'TRAIN_DEFAULTS', 'THRESHOLD_METHODS', 'IMAGES_HELP',
            'SHARED_OPTIONS', 'model_dir', 'distributed_argv', 'train_distributed_job', 'cmd_get_face_model',
-           'cmd_synth', 'cmd_check', 'cmd_train', 'operating_point', 'metrics_text', 'cmd_evaluate', 'cmd_predict',
-           'cmd_gradcam', 'reference_items', 'gradcam_overlays', 'cmd_roi', 'cmd_robustness', 'cmd_demo',
-           'build_parser', 'main']
+           'cmd_get_hand_models', 'cmd_synth', 'cmd_check', 'cmd_train', 'operating_point', 'metrics_text',
+           'cmd_evaluate', 'cmd_predict', 'cmd_gradcam', 'reference_items', 'gradcam_overlays', 'cmd_roi',
+           'cmd_robustness', 'cmd_demo', 'build_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #98a9709d
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -70,6 +70,12 @@ def cmd_get_face_model(args) -> int:
     from artifact_fastai.roi import get_face_model
     path = get_face_model(dest=args.dest, force=args.force)
     print(f"face model ready: {path}")
+    return EXIT_OK
+
+def cmd_get_hand_models(args) -> int:
+    "Put MediaPipe's palm-detector and hand-landmark models in the user cache (from the mediapipe 0.10.21 wheel on PyPI)."
+    from artifact_fastai.hands import get_hand_models
+    print(f"hand models ready: {get_hand_models(dest=args.dest, force=args.force)}")
     return EXIT_OK
 
 def cmd_synth(args) -> int:
@@ -438,9 +444,11 @@ def _add_demo(sub) -> None:
 
 # %% ../nbs/13_cli.ipynb #f0fe4286
 def _add_small(sub) -> None:
-    "`get-face-model`, `synth` and `check`."
+    "`get-face-model`, `get-hand-models`, `synth` and `check`."
     s = _subcommand(sub, 'get-face-model', cmd_get_face_model, 'put the offline MediaPipe face model in the user cache')
     _add_options(s, dest=dict(help='where to write the model (default: the user cache)'), force=dict(help='fetch again even when present'))
+    s = _subcommand(sub, 'get-hand-models', cmd_get_hand_models, "put MediaPipe's offline palm and hand-landmark models in the user cache")
+    _add_options(s, dest=dict(help='folder to write the two models to (default: the user cache)'), force=dict(help='fetch again even when present'))
     s = _subcommand(sub, 'synth', cmd_synth, 'write a synthetic dataset in the seed layout')
     s.add_argument('dest')
     _add_options(s, n=dict(type=int, default=400), size=dict(type=int, default=64), artifact_frac=dict(type=float, default=0.1),

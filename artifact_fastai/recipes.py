@@ -24,16 +24,16 @@ from .detector import Detector, read_config, _check_dest, tta_proba
 from .learner import artifact_learner, save_detector, input_settings
 from .probe import train_probe, save_probe, cross_validate_probe
 from .novelty import train_novelty_probe
-from .tiles import train_tiled, TiledSettings, text_member
+from .tiles import train_tiled, TiledSettings, text_member, hand_member
 from .metrics import binary_metrics
 from .kinds import load_detector
 
 # %% auto #0
-__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'threshold_target', 'recipe_dataloaders', 'recipe_learner', 'fit_recipe',
-           'recipe_extra', 'split_proba', 'learner_detector', 'evaluate_recipe', 'save_recipe_detector', 'train_recipe',
-           'probe_settings', 'train_probe_recipe', 'quiet_fit', 'train_detector', 'is_pretrained', 'learner_scores',
-           'recipe_overrides', 'checked_recipe', 'train_recipe_detector', 'cross_validate', 'cv_summary',
-           'generator_names', 'leave_one_generator_out']
+__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'threshold_target', 'recipe_tile_members', 'recipe_dataloaders',
+           'recipe_learner', 'fit_recipe', 'recipe_extra', 'split_proba', 'learner_detector', 'evaluate_recipe',
+           'save_recipe_detector', 'train_recipe', 'probe_settings', 'train_probe_recipe', 'quiet_fit',
+           'train_detector', 'is_pretrained', 'learner_scores', 'recipe_overrides', 'checked_recipe',
+           'train_recipe_detector', 'cross_validate', 'cv_summary', 'generator_names', 'leave_one_generator_out']
 
 # %% ../nbs/14_recipes.ipynb #fe165e10
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class Recipe:
     novelty_k: int | None = None      # probe only: join photographs-only NPR novelty (k nearest photographs) by the either rule (`novelty.EitherProbe`)
     novelty_power: float = 1.0        # probe only: the novelty rank is raised to this power before the either rule (>1 quietens it)
     text: bool = False                # tiled only: add the CRAFT text detector's maps as a member (`tiles.text_member`; slower)
+    hands: bool = False               # tiled only: add MediaPipe's palm-score and hand-presence maps as a member (`tiles.hand_member`)
     note: str = ''                    # one line on what the preset is for
 
     def settings(self) -> dict: return asdict(self)
@@ -73,10 +74,11 @@ RECIPES: dict[str, Recipe] = {
     'probe': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                     train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
                     note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone'),
-    'tiled': Recipe(method='tiled', threshold_method='max_accuracy', note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px, '
+    'tiled': Recipe(method='tiled', threshold_method='max_accuracy', hands=True,
+                    note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px and MediaPipe hand maps, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
-    'tiled_text': Recipe(method='tiled', threshold_method='max_accuracy', text=True,
-                         note="'tiled' plus the CRAFT text detector's maps at 768 px as a third member: finds more text and "
+    'tiled_text': Recipe(method='tiled', threshold_method='max_accuracy', text=True, hands=True,
+                         note="'tiled' plus the CRAFT text detector's maps at 768 px as a fourth member: finds more text and "
                               'watermarks, several times slower to score (bench/README.md: bench_portrait)'),
 }
 RECIPES['probe_novelty'] = replace(RECIPES['probe'], novelty_k=20, novelty_power=2.0,  # the probe, joined by the either rule
@@ -100,6 +102,10 @@ def threshold_target(rec: Recipe) -> dict:
     if rec.threshold_method not in ('target_precision', 'target_recall'):
         raise ValueError(f"a target ({rec.target}) needs threshold_method 'target_precision' or 'target_recall', not {rec.threshold_method!r}")
     return {rec.threshold_method: float(rec.target)}
+
+def recipe_tile_members(rec: Recipe) -> tuple:
+    "The tiled members of recipe `rec`: the two Lite0 scales of `TiledSettings`, then the text and hand members it asks for."
+    return (TiledSettings().members + ((text_member(),) if rec.text else ()) + ((hand_member(),) if rec.hands else ()))
 
 
 # %% ../nbs/14_recipes.ipynb #f54c7d16
@@ -313,9 +319,8 @@ def train_recipe_detector(table, recipe='default', out: str | Path | None = None
         model, metrics, t = train_probe_recipe(table, rec, out, seed, check=False, progress=not quiet, roi='face' if roi else None)
         return model, t, metrics
     if rec.method == 'tiled':  # frozen tile features + multiple-instance heads (`tiles.train_tiled`)
-        members = {'members': TiledSettings().members + (text_member(),)} if rec.text else {}
         det, metrics = train_tiled(table, out, seed, force=True, check=False, progress=not quiet, pretrained=pretrained,
-                                   threshold_method=rec.threshold_method, **threshold_target(rec), **members)
+                                   threshold_method=rec.threshold_method, members=recipe_tile_members(rec), **threshold_target(rec))
         return det, Threshold(det.config.threshold, det.config.threshold_source), metrics
     seed_everything(seed)
     dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)

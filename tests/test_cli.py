@@ -186,7 +186,7 @@ def test_usage_errors_exit_2(model, data, tmp_path):
     assert main(['train', '--train-csv', str(tmp_path/'missing.csv'), '--val-csv', str(tmp_path/'v.csv'), '--out', str(tmp_path/'m')]) == EXIT_USAGE
     assert main(['no-such-command']) == EXIT_USAGE
     assert main([]) == EXIT_USAGE
-    for cmd in ('train', 'evaluate', 'predict', 'gradcam', 'roi', 'robustness', 'demo', 'synth', 'check', 'get-face-model'):
+    for cmd in ('train', 'evaluate', 'predict', 'gradcam', 'roi', 'robustness', 'demo', 'synth', 'check', 'get-face-model', 'get-hand-models'):
         assert main([cmd, '--help']) == EXIT_OK
 
 

@@ -153,3 +153,31 @@ def test_text_member_finds_words_and_round_trips(tmp_path):
     assert cfg['extra']['members'][0]['arch'] == 'craft'
     ims = [Image.open(root/f'images/{i}.png') for i in range(6)]
     np.testing.assert_allclose(load_detector(tmp_path/'m').predict_proba(ims), det.predict_proba(ims), atol=1e-4)
+
+
+def test_hand_member_trains_and_round_trips(spots, tmp_path):
+    "A tiled model with MediaPipe's hand maps as a member trains, records the member and scores the same after loading."
+    from artifact_fastai.tiles import hand_member, HAND_ARCH
+    members = (TileMember('efficientnet_lite0', 64, 3, 0.5), hand_member(64, 3, 0.5))
+    det, metrics = train_tiled(spots, tmp_path/'m', progress=False, members=members, epochs=30, lr=3e-3)
+    assert metrics['test_auc'] >= 0.8, metrics   # the Lite0 member still finds the spot beside a member that sees no hands
+    cfg = json.loads((tmp_path/'m'/'config.json').read_text())
+    assert [m['arch'] for m in cfg['extra']['members']] == ['efficientnet_lite0', HAND_ARCH]
+    ims = [Image.open(spots/f'images/{i}.png') for i in range(6)]
+    np.testing.assert_allclose(load_detector(tmp_path/'m').predict_proba(ims), det.predict_proba(ims), atol=1e-4)
+
+
+PORTRAITS = Path(__file__).resolve().parents[2]/'shared'/'data'/'portrait-qa-dev'
+
+
+@pytest.mark.skipif(not (PORTRAITS/'labels.csv').is_file(), reason='shared portrait-qa-dev folder absent')
+def test_hand_presence_separates_portraits_with_hands():
+    "On the portrait QA set, the best hand presence ranks the images labelled 'hand' above Clean ones (measured AUC 0.85 on all 505)."
+    from artifact_fastai.hands import HandDetector
+    df = pd.read_csv(PORTRAITS/'labels.csv')
+    hand = df.categories.fillna('').str.contains('hand')
+    rows = pd.concat([df[hand], df[(df.label == CLEAN)].sample(60, random_state=0)])
+    d = HandDetector()
+    best = [max(h.presence for h in d(torch.from_numpy(np.asarray(Image.open(PORTRAITS/p).convert('RGB')).copy()).permute(2, 0, 1).float() / 255))
+            for p in rows.image]
+    assert roc_auc_score(rows.categories.fillna('').str.contains('hand'), best) >= 0.75
