@@ -16,7 +16,7 @@ from artifact_fastai.synth import make_synthetic_dataset
 from artifact_fastai.kinds import load_detector
 from artifact_fastai.recipes import get_recipe, train_recipe, cross_validate
 from artifact_fastai.probe import (feature_probe, fit_head, head_proba, train_probe, save_probe, cross_validate_probe,
-                                   balanced_class_weights, feature_blocks, fit_fused_head, fuse_heads)
+                                   balanced_class_weights, feature_blocks, fit_fused_head, fuse_heads, copy_features)
 
 LITE0 = ('efficientnet_lite0',)
 
@@ -125,6 +125,33 @@ def test_cli_trains_the_probe_recipe(synth, tmp_path):
     assert main(['predict', str(out), str(synth/'images'), '--out', str(tmp_path/'pred.csv'), '--quiet']) == EXIT_OK
     pred = pd.read_csv(tmp_path/'pred.csv')
     assert len(pred) == 90 and pred.prob_artifact.between(0, 1).all()
+
+
+def test_training_copies_add_labelled_rows_deterministically_and_are_recorded(trained, synth, tmp_path):
+    "copies=(...) appends one altered copy per training image and kind (same labels), leaves val/test alone, and is saved."
+    _, m0, _, f0, _ = trained
+    model, m, t, feats, dls = train_probe(synth, archs=LITE0, size=32, epochs=5, progress=False, copies=('blur_jpeg', 'rescale'))
+    (X0, y0), (X, y) = f0['train'], feats['train']
+    n = len(y0)
+    assert X.shape == (3 * n, X0.shape[1]) and (m['n_train'], m['n_train_copies']) == (n, 2 * n) and m0['n_train_copies'] == 0
+    np.testing.assert_array_equal(y, np.tile(y0, 3))
+    np.testing.assert_allclose(X[:n], X0, atol=1e-5)
+    for s in ('val', 'test'): np.testing.assert_allclose(feats[s][0], f0[s][0], atol=1e-5)
+    assert np.abs(X[n:2 * n] - X0).max() > 1e-3 and np.abs(X[2 * n:] - X0).max() > 1e-3  # the copies differ from the originals
+    again, labels = copy_features(model, dls, ['rescale'], seed=0, progress=False)
+    np.testing.assert_allclose(again, X[2 * n:], atol=1e-6)
+    np.testing.assert_array_equal(labels, y0)
+    assert np.abs(copy_features(model, dls, ['rescale'], seed=1, progress=False)[0] - again).max() > 1e-4
+    folder = save_probe(model, dls, tmp_path/'copies', t, archs=LITE0, metrics=m)
+    det = load_detector(folder)
+    assert det.config.extra['train_copies']['kinds'] == ['blur_jpeg', 'rescale'] and det.config.extra['train_copies']['seed'] == 0
+    rows = dls.split_df[dls.split_df.split == 'test']
+    head = dict(mean=model.feature_mean, std=model.feature_std, weight=model.head.weight.detach(), bias=model.head.bias.detach())
+    np.testing.assert_allclose(det.predict_proba([Image.open(synth/f) for f in rows.path]), head_proba(head, feats['test'][0]), atol=1e-4)
+    _, mr = train_recipe(synth, 'probe', out=tmp_path/'rec', archs=LITE0, size=32, epochs=2, copies=('rescale',))
+    cfg = load_detector(tmp_path/'rec').config.extra
+    assert cfg['recipe']['copies'] == ['rescale'] and cfg['train_copies']['kinds'] == ['rescale'] and mr['n_train_copies'] == n
+    with pytest.raises(ValueError, match='each kind once'): train_probe(synth, archs=LITE0, size=32, copies=('rescale', 'rescale'))
 
 
 def test_lite0_probe_separates_real_and_generated_faces(faces_root):
