@@ -89,6 +89,18 @@ def test_cross_validation_extracts_features_once(synth, monkeypatch):
     assert [r['fold'] for r in logged] == [0, 1, 2] and [r['test_auc'] for r in logged] == folds.test_auc.tolist()
 
 
+def test_cross_validation_makes_the_copies_once(synth, monkeypatch):
+    "With copies, CV extracts the table once and each kind's copies once; a fold's head sees only its training rows' copies."
+    calls, fitted = [], []
+    real, real_fit = probe_mod.extract_features, probe_mod.fit_fused_head
+    monkeypatch.setattr(probe_mod, 'extract_features', lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(probe_mod, 'fit_fused_head', lambda X, y, *a, **k: fitted.append(len(y)) or real_fit(X, y, *a, **k))
+    folds = cross_validate_probe(synth, n_folds=3, archs=LITE0, size=32, epochs=2, progress=False, copies=('rescale',))
+    assert len(calls) == 2 and folds.test_auc.between(0, 1).all()
+    cross_validate_probe(synth, n_folds=3, archs=LITE0, size=32, epochs=2, progress=False)
+    assert fitted[:3] == [2 * k for k in fitted[3:]]  # each fold: its training rows and one copy of each
+
+
 def test_fused_head_averages_one_head_per_backbone():
     m = feature_probe(('efficientnet_lite0', 'efficientnet_lite1'))
     blocks = feature_blocks(m)
