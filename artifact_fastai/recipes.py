@@ -73,14 +73,16 @@ RECIPES: dict[str, Recipe] = {
                        note="the issue's plain fastai script: 224 px squish, fine_tune(3), no TTA"),
     'probe': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                     train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
-                    note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone'),
+                    copies=('blur_jpeg', 'rescale'),
+                    note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone, '
+                         'trained with a blur/JPEG and a rescaled copy of each training image'),
     'tiled': Recipe(method='tiled', threshold_method='max_accuracy', note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
     'tiled_text': Recipe(method='tiled', threshold_method='max_accuracy', text=True,
                          note="'tiled' plus the CRAFT text detector's maps at 768 px as a third member: finds more text and "
                               'watermarks, several times slower to score (bench/README.md: bench_portrait)'),
 }
-RECIPES['probe_novelty'] = replace(RECIPES['probe'], novelty_k=20, novelty_power=2.0,  # the probe, joined by the either rule
+RECIPES['probe_novelty'] = replace(RECIPES['probe'], novelty_k=20, novelty_power=2.0, copies=(),  # the probe as measured with it (no copies), joined by the either rule
     note='experimental: probe, or unlike every training photograph in NPR features of Lite0 (photographs only); flags rescaled photographs too')
 METHODS = ('finetune', 'probe', 'tiled')
 

@@ -227,7 +227,7 @@ def variants_main(args):
            markdown_table(moves, 4),
            "\n## Feature extraction (s, this cache's first pass)\n", ', '.join(f'{k} {v:.0f}' for k, v in extract.items())]
     text = '\n'.join(out) + '\n'
-    (HERE/'results'/'scale_copies.md').write_text(text); print(text)
+    (HERE/'results'/('scale_copies.md' if args.copy_seed == 0 else f'scale_copies_seed{args.copy_seed}.md')).write_text(text); print(text)
 
 
 if __name__ == '__main__':

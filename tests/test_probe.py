@@ -84,7 +84,7 @@ def test_cross_validation_extracts_features_once(synth, monkeypatch):
     assert len(calls) == 1 and folds.fold.tolist() == [0, 1, 2]
     assert folds.test_auc.between(0, 1).all()
     logged = []
-    via_recipe = cross_validate(synth, 'probe', n_folds=3, archs=LITE0, size=32, epochs=2, log=logged.append)
+    via_recipe = cross_validate(synth, 'probe', n_folds=3, archs=LITE0, size=32, epochs=2, copies=(), log=logged.append)
     pd.testing.assert_series_equal(via_recipe.test_auc, folds.test_auc)
     assert [r['fold'] for r in logged] == [0, 1, 2] and [r['test_auc'] for r in logged] == folds.test_auc.tolist()
 
@@ -121,10 +121,11 @@ def test_fused_head_averages_one_head_per_backbone():
 
 def test_probe_recipe_trains_and_saves_through_train_recipe(synth, tmp_path):
     rec = get_recipe('probe')
-    assert rec.method == 'probe' and rec.resize == 'native' and len(rec.archs) == 3
+    assert rec.method == 'probe' and rec.resize == 'native' and len(rec.archs) == 3 and rec.copies == ('blur_jpeg', 'rescale')
     model, m = train_recipe(synth, 'probe', out=tmp_path/'m', archs=LITE0, size=32, epochs=2)
     det = load_detector(tmp_path/'m')
     assert det.config.extra['recipe']['method'] == 'probe' and det.config.threshold == pytest.approx(m['threshold'])
+    assert det.config.extra['train_copies']['kinds'] == ['blur_jpeg', 'rescale'] and m['n_train_copies'] == 2 * m['n_train']
 
 
 def test_cli_trains_the_probe_recipe(synth, tmp_path):
