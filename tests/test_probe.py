@@ -154,7 +154,10 @@ def test_training_copies_add_labelled_rows_deterministically_and_are_recorded(tr
     again, labels = copy_features(model, dls, ['rescale'], seed=0, progress=False)
     np.testing.assert_allclose(again, X[2 * n:], atol=1e-6)
     np.testing.assert_array_equal(labels, y0)
-    assert np.abs(copy_features(model, dls, ['rescale'], seed=1, progress=False)[0] - again).max() > 1e-4
+    other = copy_features(model, dls, ['rescale'], seed=1, progress=False)[0]
+    assert np.abs(other - again).max() > 1e-4
+    twice = copy_features(model, dls, ['rescale', 'rescale'], seed=0, progress=False)[0]  # a kind named twice: seeds 0 and 1
+    np.testing.assert_allclose(twice, np.concatenate([again, other]), atol=1e-6)
     folder = save_probe(model, dls, tmp_path/'copies', t, archs=LITE0, metrics=m)
     det = load_detector(folder)
     assert det.config.extra['train_copies']['kinds'] == ['blur_jpeg', 'rescale'] and det.config.extra['train_copies']['seed'] == 0
@@ -164,7 +167,7 @@ def test_training_copies_add_labelled_rows_deterministically_and_are_recorded(tr
     _, mr = train_recipe(synth, 'probe', out=tmp_path/'rec', archs=LITE0, size=32, epochs=2, copies=('rescale',))
     cfg = load_detector(tmp_path/'rec').config.extra
     assert cfg['recipe']['copies'] == ['rescale'] and cfg['train_copies']['kinds'] == ['rescale'] and mr['n_train_copies'] == n
-    with pytest.raises(ValueError, match='each kind once'): train_probe(synth, archs=LITE0, size=32, copies=('rescale', 'rescale'))
+    with pytest.raises(ValueError, match='unknown'): train_probe(synth, archs=LITE0, size=32, copies=('rescale', 'crop'))
 
 
 def test_lite0_probe_separates_real_and_generated_faces(faces_root):
