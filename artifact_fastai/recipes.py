@@ -73,9 +73,9 @@ RECIPES: dict[str, Recipe] = {
                        note="the issue's plain fastai script: 224 px squish, fine_tune(3), no TTA"),
     'probe': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                     train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
-                    copies=('blur_jpeg', 'rescale'),
+                    copies=('blur_jpeg', 'rescale', 'blur_jpeg', 'rescale'),  # 2 of each: the scale goal in every draw measured
                     note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone, '
-                         'trained with a blur/JPEG and a rescaled copy of each training image'),
+                         'trained with two blur/JPEG and two rescaled copies of each training image'),
     'tiled': Recipe(method='tiled', threshold_method='max_accuracy', note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
     'tiled_text': Recipe(method='tiled', threshold_method='max_accuracy', text=True,

@@ -121,11 +121,11 @@ def test_fused_head_averages_one_head_per_backbone():
 
 def test_probe_recipe_trains_and_saves_through_train_recipe(synth, tmp_path):
     rec = get_recipe('probe')
-    assert rec.method == 'probe' and rec.resize == 'native' and len(rec.archs) == 3 and rec.copies == ('blur_jpeg', 'rescale')
+    assert rec.method == 'probe' and rec.resize == 'native' and len(rec.archs) == 3 and rec.copies == ('blur_jpeg', 'rescale') * 2
     model, m = train_recipe(synth, 'probe', out=tmp_path/'m', archs=LITE0, size=32, epochs=2)
     det = load_detector(tmp_path/'m')
     assert det.config.extra['recipe']['method'] == 'probe' and det.config.threshold == pytest.approx(m['threshold'])
-    assert det.config.extra['train_copies']['kinds'] == ['blur_jpeg', 'rescale'] and m['n_train_copies'] == 2 * m['n_train']
+    assert det.config.extra['train_copies']['kinds'] == ['blur_jpeg', 'rescale'] * 2 and m['n_train_copies'] == 4 * m['n_train']
 
 
 def test_cli_trains_the_probe_recipe(synth, tmp_path):
