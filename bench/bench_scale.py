@@ -14,6 +14,13 @@
 4. Predict throughput at native scale, with and without the record (alternating, 3 rounds, 64 test images).
 
 Scores are cached under bench/results/scale_scores/ (delete to recompute). Writes bench/results/scale.md.
+
+    .venv/bin/python bench/bench_scale.py --variants [--copy-seed 0] [--head-seed 0] [--threads 1]
+
+instead compares, on cached probe features (bench/results/scale_copies/), the probe head trained without and with
+altered training copies (`probe.copy_features`: blur/JPEG after Wang et al. 2020, down-and-up rescale; one or two of
+each): val and native test AUC, the full sweep 0.5-4x as JPEG and PNG, the SD 2.1 cross-set AUC, head fit time.
+Writes bench/results/scale_copies[_seedN][_headN].md.
 """
 import argparse, json, os, time, warnings
 from pathlib import Path
