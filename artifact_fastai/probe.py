@@ -290,8 +290,11 @@ def head_proba(head: dict, X: np.ndarray) -> np.ndarray:
 # %% ../nbs/16_probe.ipynb #dae257b1
 COPY_KINDS = ('blur_jpeg', 'rescale')  # kinds of altered training copies, see `altered_copy`
 
-def blur_jpeg_copy(img: Image.Image, rng: np.random.Generator, p_blur: float = 0.5, max_sigma: float = 3.0,
-                   p_jpeg: float = 0.5, quality: tuple = (30, 100)) -> Image.Image:
+def blur_jpeg_copy(img: Image.Image,  # the training image
+                   rng: np.random.Generator,  # the copy's draws (`copy_rng`)
+                   p_blur: float = 0.5, max_sigma: float = 3.0,  # blur probability, largest sigma (px)
+                   p_jpeg: float = 0.5, quality: tuple = (30, 100),  # JPEG probability, quality range (inclusive)
+                  ) -> Image.Image:
     "Wang et al. 2020 (arXiv 1912.11035): blur, sigma ~ U[0, `max_sigma`], w.p. `p_blur`; JPEG, quality ~ U`quality`, w.p. `p_jpeg`."
     img = img.convert('RGB')
     if rng.random() < p_blur: img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, max_sigma))))
@@ -300,7 +303,10 @@ def blur_jpeg_copy(img: Image.Image, rng: np.random.Generator, p_blur: float = 0
         img = Image.open(buf).convert('RGB')
     return img
 
-def rescale_copy(img: Image.Image, rng: np.random.Generator, factors: tuple = (0.5, 1.0)) -> Image.Image:
+def rescale_copy(img: Image.Image,  # the training image
+                 rng: np.random.Generator,  # the copy's draws (`copy_rng`)
+                 factors: tuple = (0.5, 1.0),  # range of the shrink factor (uniform)
+                ) -> Image.Image:
     "`img` shrunk by a factor ~ U`factors` and enlarged back to its size (`detector.SHRINK`, then `detector.ENLARGE`)."
     img, k = img.convert('RGB'), float(rng.uniform(*factors))
     small = img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), SHRINK)
@@ -357,7 +363,10 @@ def copies_dataloader(dls, kind: str, seed: int = 0, split: str | None = 'train'
     rows = dls.split_df if split is None else dls.split_df[dls.split_df.split == split]
     return dls.valid.new(dataset=CopiedImages(rows, dls.data_root, kind, seed), shuffle=False, drop_last=False, bs=bs or dls.bs)
 
-def copy_features(model: FeatureProbe, dls, kinds: Sequence[str], seed: int = 0, split: str | None = 'train',
+def copy_features(model: FeatureProbe,  # the probe whose frozen features are extracted
+                  dls,  # the probe's dataloaders (`probe_dataloaders`)
+                  kinds: Sequence[str],  # one copy per entry (`COPY_KINDS`; a kind may repeat)
+                  seed: int = 0, split: str | None = 'train',  # copy seed; the rows copied (None: every row)
                   progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     "(features, labels) of the altered copies of the `split` rows, one block per entry of `kinds` (seeds: `copy_seeds`), rows in table order."
     parts = [extract_features(model, copies_dataloader(dls, k, s, split), progress) for k, s in zip(kinds, copy_seeds(kinds, seed))]
