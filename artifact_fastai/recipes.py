@@ -22,17 +22,17 @@ from .metrics import choose_threshold, split_metrics, Threshold
 from .augment import TrainCrop, HighPass, SelfBlend, recipe_weights
 from .detector import Detector, read_config, _check_dest, tta_proba
 from .learner import artifact_learner, save_detector, input_settings
-from .probe import train_probe, save_probe, cross_validate_probe
+from .probe import train_probe, save_probe, cross_validate_probe, check_copy_kinds
 from .novelty import train_novelty_probe
 from .tiles import train_tiled, TiledSettings, text_member, hand_member
 from .metrics import binary_metrics
 from .kinds import load_detector
 
 # %% auto #0
-__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'threshold_target', 'recipe_tile_members', 'recipe_dataloaders',
-           'recipe_learner', 'fit_recipe', 'recipe_extra', 'split_proba', 'learner_detector', 'evaluate_recipe',
-           'save_recipe_detector', 'train_recipe', 'probe_settings', 'train_probe_recipe', 'quiet_fit',
-           'train_detector', 'is_pretrained', 'learner_scores', 'recipe_overrides', 'checked_recipe',
+__all__ = ['RECIPES', 'METHODS', 'Recipe', 'get_recipe', 'recipe_copies', 'threshold_target', 'recipe_tile_members',
+           'recipe_dataloaders', 'recipe_learner', 'fit_recipe', 'recipe_extra', 'split_proba', 'learner_detector',
+           'evaluate_recipe', 'save_recipe_detector', 'train_recipe', 'probe_settings', 'train_probe_recipe',
+           'quiet_fit', 'train_detector', 'is_pretrained', 'learner_scores', 'recipe_overrides', 'checked_recipe',
            'train_recipe_detector', 'cross_validate', 'cv_summary', 'generator_names', 'leave_one_generator_out']
 
 # %% ../nbs/14_recipes.ipynb #fe165e10
@@ -60,6 +60,7 @@ class Recipe:
     wd: float | None = None           # probe only: the head's weight decay (None: 0.5); fine-tuning uses fastai's
     novelty_k: int | None = None      # probe only: join photographs-only NPR novelty (k nearest photographs) by the either rule (`novelty.EitherProbe`)
     novelty_power: float = 1.0        # probe only: the novelty rank is raised to this power before the either rule (>1 quietens it)
+    copies: tuple = ()                # probe only: altered copies of each training image for the head (`probe.COPY_KINDS`: 'blur_jpeg', 'rescale')
     text: bool = False                # tiled only: add the CRAFT text detector's maps as a member (`tiles.text_member`; slower)
     hands: bool = False               # tiled only: add MediaPipe's palm-score and hand-presence maps as a member (`tiles.hand_member`)
     note: str = ''                    # one line on what the preset is for
@@ -73,7 +74,9 @@ RECIPES: dict[str, Recipe] = {
                        note="the issue's plain fastai script: 224 px squish, fine_tune(3), no TTA"),
     'probe': Recipe(method='probe', archs=('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'),
                     train_crop=None, augment='none', freeze_epochs=0, epochs=30, lr=1e-3, wd=0.5, loss='ce', tta=None,
-                    note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone'),
+                    copies=('blur_jpeg', 'rescale', 'blur_jpeg', 'rescale'),  # 2 of each: the scale goal in every draw measured
+                    note='frozen Lite0+1+2 at native 256 px: level means, stds, stride-16 correlations; a linear head per backbone, '
+                         'trained with two blur/JPEG and two rescaled copies of each training image'),
     'tiled': Recipe(method='tiled', threshold_method='max_accuracy', hands=True,
                     note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px and MediaPipe hand maps, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
@@ -81,7 +84,7 @@ RECIPES: dict[str, Recipe] = {
                          note="'tiled' plus the CRAFT text detector's maps at 768 px as a fourth member: finds more text and "
                               'watermarks, several times slower to score (bench/README.md: bench_portrait)'),
 }
-RECIPES['probe_novelty'] = replace(RECIPES['probe'], novelty_k=20, novelty_power=2.0,  # the probe, joined by the either rule
+RECIPES['probe_novelty'] = replace(RECIPES['probe'], novelty_k=20, novelty_power=2.0, copies=(),  # the probe as measured with it (no copies), joined by the either rule
     note='experimental: probe, or unlike every training photograph in NPR features of Lite0 (photographs only); flags rescaled photographs too')
 METHODS = ('finetune', 'probe', 'tiled')
 
@@ -94,7 +97,14 @@ def get_recipe(recipe: str | Recipe = 'default', **overrides) -> Recipe:
     if unknown: raise ValueError(f"unknown Recipe fields {sorted(unknown)}; fields are {[f.name for f in fields(Recipe)]}")
     recipe = replace(recipe, **overrides)
     if recipe.method not in METHODS: raise ValueError(f"recipe method {recipe.method!r} is not one of {METHODS}")
-    return replace(recipe, archs=tuple(recipe.archs))
+    return replace(recipe, archs=tuple(recipe.archs), copies=recipe_copies(recipe))
+
+def recipe_copies(recipe: Recipe) -> tuple:
+    "The recipe's copy kinds as a checked tuple ('blur_jpeg,rescale' from the command line too); only a probe takes them."
+    c = recipe.copies
+    kinds = check_copy_kinds([k.strip() for k in c.split(',') if k.strip()] if isinstance(c, str) else (c or ()))
+    if kinds and recipe.method != 'probe': raise ValueError(f"copies={kinds}: altered training copies are a probe option, not {recipe.method!r}")
+    return kinds
 
 def threshold_target(rec: Recipe) -> dict:
     "The `choose_threshold` keyword for the recipe's target precision / recall (empty when none is asked for)."
@@ -230,7 +240,7 @@ def train_recipe(data_root,  # data root (seed layout or labels.csv), or a split
 def probe_settings(rec: Recipe) -> dict:
     "Keyword arguments of `probe.train_probe` that the probe recipe `rec` sets."
     return dict(archs=rec.archs or (rec.arch,), size=rec.size, resize=rec.resize, bs=rec.bs, epochs=rec.epochs,
-                lr=rec.lr, wd=0.5 if rec.wd is None else rec.wd, threshold_method=rec.threshold_method)
+                lr=rec.lr, wd=0.5 if rec.wd is None else rec.wd, threshold_method=rec.threshold_method, copies=rec.copies)
 
 def train_probe_recipe(source, rec: Recipe, out: str | Path | None = None, seed: int = 0, check: bool = True,
                        force: bool = False, progress: bool = False, **dls_kwargs) -> tuple:

@@ -16,7 +16,7 @@ from artifact_fastai.synth import make_synthetic_dataset
 from artifact_fastai.kinds import load_detector
 from artifact_fastai.recipes import get_recipe, train_recipe, cross_validate
 from artifact_fastai.probe import (feature_probe, fit_head, head_proba, train_probe, save_probe, cross_validate_probe,
-                                   balanced_class_weights, feature_blocks, fit_fused_head, fuse_heads)
+                                   balanced_class_weights, feature_blocks, fit_fused_head, fuse_heads, copy_features)
 
 LITE0 = ('efficientnet_lite0',)
 
@@ -84,9 +84,21 @@ def test_cross_validation_extracts_features_once(synth, monkeypatch):
     assert len(calls) == 1 and folds.fold.tolist() == [0, 1, 2]
     assert folds.test_auc.between(0, 1).all()
     logged = []
-    via_recipe = cross_validate(synth, 'probe', n_folds=3, archs=LITE0, size=32, epochs=2, log=logged.append)
+    via_recipe = cross_validate(synth, 'probe', n_folds=3, archs=LITE0, size=32, epochs=2, copies=(), log=logged.append)
     pd.testing.assert_series_equal(via_recipe.test_auc, folds.test_auc)
     assert [r['fold'] for r in logged] == [0, 1, 2] and [r['test_auc'] for r in logged] == folds.test_auc.tolist()
+
+
+def test_cross_validation_makes_the_copies_once(synth, monkeypatch):
+    "With copies, CV extracts the table once and each kind's copies once; a fold's head sees only its training rows' copies."
+    calls, fitted = [], []
+    real, real_fit = probe_mod.extract_features, probe_mod.fit_fused_head
+    monkeypatch.setattr(probe_mod, 'extract_features', lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(probe_mod, 'fit_fused_head', lambda X, y, *a, **k: fitted.append(len(y)) or real_fit(X, y, *a, **k))
+    folds = cross_validate_probe(synth, n_folds=3, archs=LITE0, size=32, epochs=2, progress=False, copies=('rescale',))
+    assert len(calls) == 2 and folds.test_auc.between(0, 1).all()
+    cross_validate_probe(synth, n_folds=3, archs=LITE0, size=32, epochs=2, progress=False)
+    assert fitted[:3] == [2 * k for k in fitted[3:]]  # each fold: its training rows and one copy of each
 
 
 def test_fused_head_averages_one_head_per_backbone():
@@ -109,10 +121,11 @@ def test_fused_head_averages_one_head_per_backbone():
 
 def test_probe_recipe_trains_and_saves_through_train_recipe(synth, tmp_path):
     rec = get_recipe('probe')
-    assert rec.method == 'probe' and rec.resize == 'native' and len(rec.archs) == 3
+    assert rec.method == 'probe' and rec.resize == 'native' and len(rec.archs) == 3 and rec.copies == ('blur_jpeg', 'rescale') * 2
     model, m = train_recipe(synth, 'probe', out=tmp_path/'m', archs=LITE0, size=32, epochs=2)
     det = load_detector(tmp_path/'m')
     assert det.config.extra['recipe']['method'] == 'probe' and det.config.threshold == pytest.approx(m['threshold'])
+    assert det.config.extra['train_copies']['kinds'] == ['blur_jpeg', 'rescale'] * 2 and m['n_train_copies'] == 4 * m['n_train']
 
 
 def test_cli_trains_the_probe_recipe(synth, tmp_path):
@@ -125,6 +138,36 @@ def test_cli_trains_the_probe_recipe(synth, tmp_path):
     assert main(['predict', str(out), str(synth/'images'), '--out', str(tmp_path/'pred.csv'), '--quiet']) == EXIT_OK
     pred = pd.read_csv(tmp_path/'pred.csv')
     assert len(pred) == 90 and pred.prob_artifact.between(0, 1).all()
+
+
+def test_training_copies_add_labelled_rows_deterministically_and_are_recorded(trained, synth, tmp_path):
+    "copies=(...) appends one altered copy per training image and kind (same labels), leaves val/test alone, and is saved."
+    _, m0, _, f0, _ = trained
+    model, m, t, feats, dls = train_probe(synth, archs=LITE0, size=32, epochs=5, progress=False, copies=('blur_jpeg', 'rescale'))
+    (X0, y0), (X, y) = f0['train'], feats['train']
+    n = len(y0)
+    assert X.shape == (3 * n, X0.shape[1]) and (m['n_train'], m['n_train_copies']) == (n, 2 * n) and m0['n_train_copies'] == 0
+    np.testing.assert_array_equal(y, np.tile(y0, 3))
+    np.testing.assert_allclose(X[:n], X0, atol=1e-5)
+    for s in ('val', 'test'): np.testing.assert_allclose(feats[s][0], f0[s][0], atol=1e-5)
+    assert np.abs(X[n:2 * n] - X0).max() > 1e-3 and np.abs(X[2 * n:] - X0).max() > 1e-3  # the copies differ from the originals
+    again, labels = copy_features(model, dls, ['rescale'], seed=0, progress=False)
+    np.testing.assert_allclose(again, X[2 * n:], atol=1e-6)
+    np.testing.assert_array_equal(labels, y0)
+    other = copy_features(model, dls, ['rescale'], seed=1, progress=False)[0]
+    assert np.abs(other - again).max() > 1e-4
+    twice = copy_features(model, dls, ['rescale', 'rescale'], seed=0, progress=False)[0]  # a kind named twice: seeds 0 and 1
+    np.testing.assert_allclose(twice, np.concatenate([again, other]), atol=1e-6)
+    folder = save_probe(model, dls, tmp_path/'copies', t, archs=LITE0, metrics=m)
+    det = load_detector(folder)
+    assert det.config.extra['train_copies']['kinds'] == ['blur_jpeg', 'rescale'] and det.config.extra['train_copies']['seed'] == 0
+    rows = dls.split_df[dls.split_df.split == 'test']
+    head = dict(mean=model.feature_mean, std=model.feature_std, weight=model.head.weight.detach(), bias=model.head.bias.detach())
+    np.testing.assert_allclose(det.predict_proba([Image.open(synth/f) for f in rows.path]), head_proba(head, feats['test'][0]), atol=1e-4)
+    _, mr = train_recipe(synth, 'probe', out=tmp_path/'rec', archs=LITE0, size=32, epochs=2, copies=('rescale',))
+    cfg = load_detector(tmp_path/'rec').config.extra
+    assert cfg['recipe']['copies'] == ['rescale'] and cfg['train_copies']['kinds'] == ['rescale'] and mr['n_train_copies'] == n
+    with pytest.raises(ValueError, match='unknown'): train_probe(synth, archs=LITE0, size=32, copies=('rescale', 'crop'))
 
 
 def test_lite0_probe_separates_real_and_generated_faces(faces_root):
