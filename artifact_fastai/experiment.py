@@ -64,8 +64,8 @@ def tiled_member(seed: int = 0, quiet: bool = True, text: bool = False) -> Membe
     "The `tiled` recipe (`text`: `tiled_text`, with the CRAFT text member) as a member: for large images such as 768 px portraits."
     name = 'tiled_text' if text else 'tiled'
     def train(table, out): train_recipe_detector(table, name, out, seed=seed, quiet=quiet)
-    return Member(name, train, f"the `{name}` recipe: frozen Lite0 features of the whole image at 768 and 384 px pooled per tile"
-                               + (", plus the CRAFT text detector's maps" if text else '') + ", multiple-instance heads per category")
+    return Member(name, train, f"the `{name}` recipe: frozen Lite0 features of the whole image at 768 and 384 px and MediaPipe's hand maps "
+                               "pooled per tile" + (", plus the CRAFT text detector's maps" if text else '') + ", multiple-instance heads per category")
 
 
 # %% ../nbs/15a_experiment.ipynb #62538fda
