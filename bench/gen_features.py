@@ -74,15 +74,9 @@ def normalised(images) -> 'torch.Tensor':
 
 
 def blur_jpeg(img, rng, p_blur=0.5, max_sigma=3.0, p_jpeg=0.5, quality=(30, 100)):
-    "Wang et al. 2020 (arXiv 1912.11035) augmentation: Gaussian blur sigma~U[0,3] w.p. 0.5, JPEG q~U[30,100] w.p. 0.5."
-    import io
-    from PIL import Image, ImageFilter
-    img = img.convert('RGB')
-    if rng.random() < p_blur: img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, max_sigma))))
-    if rng.random() < p_jpeg:
-        buf = io.BytesIO(); img.save(buf, format='JPEG', quality=int(rng.integers(quality[0], quality[1] + 1))); buf.seek(0)
-        img = Image.open(buf).convert('RGB')
-    return img
+    "Wang et al. 2020 (arXiv 1912.11035) augmentation: the product's `probe.blur_jpeg_copy` (same draws, same order)."
+    from artifact_fastai.probe import blur_jpeg_copy
+    return blur_jpeg_copy(img, rng, p_blur, max_sigma, p_jpeg, quality)
 
 
 def npr_residual(x):
