@@ -13,11 +13,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 from .core import seed_everything
 from .synth import make_synthetic_dataset, artifact_regions
-from .data import artifact_dataloaders, load_table, print_problems, read_splits, median_image_side, LARGE_IMAGE_SIDE
+from .data import artifact_dataloaders, open_image, load_table, print_problems, read_splits, median_image_side, LARGE_IMAGE_SIDE
 from .metrics import Threshold, choose_threshold, category_recall
 from .learner import save_detector, lite_checkpoint
 from .clip import CLIPWeightsError, resolve_clip_weights, clip_config, clip_learner
@@ -26,7 +27,7 @@ from .ensemble import EnsembleDetector
 from .kinds import load_detector
 from .predict import split_scores
 from .tiles import read_categories
-from .interpret import GradCAMInterpretation, pointing_game, CAM_KINDS, PROBE_CAM
+from .interpret import GradCAMInterpretation, pointing_game, CAM_KINDS, PROBE_CAM, tile_heatmap, overlay
 from .report import ModelResult, build_report, image_grid, markdown_table
 from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe, train_recipe_detector
 
@@ -34,8 +35,8 @@ from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, trai
 __all__ = ['POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member', 'probe_member', 'tiled_member',
            'train_anomaly', 'train_clip', 'anomaly_member', 'clip_member', 'train_members', 'member_scores',
            'fit_ensembles', 'model_results', 'table_categories', 'category_recall_table', 'best_cam_members',
-           'clean_reference', 'pointing_score', 'gradcam_grids', 'ExperimentResult', 'pointing_note', 'short_table',
-           'experiment_notes', 'run_experiment', 'demo_data', 'demo_members', 'run_demo']
+           'clean_reference', 'pointing_score', 'gradcam_grids', 'tile_grid', 'ExperimentResult', 'pointing_note',
+           'short_table', 'experiment_notes', 'run_experiment', 'demo_data', 'demo_members', 'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -232,7 +233,24 @@ def gradcam_grids(dets: dict, table, y_val, P_val, k: int = 8) -> dict:
         panels = [interp.panel(i, whole, 256) for i in range(len(interp))]
         title = 'Class activation map' if interp.method == PROBE_CAM else 'GradCAM'   # a probe's map is exact, not a gradient
         grids[f'{title}, {where}: {name}'] = image_grid(panels, [interp._title(i) for i in range(len(interp))], ncols=4, size=2.6)
+    tiled = [n for n in dets if dets[n].config.kind == 'tiled']
+    if tiled: grids.update(tile_grid(dets, tiled, files, labels, y_val, P_val))
     return grids
+
+def tile_grid(dets: dict, tiled: Sequence[str], files: Sequence[str], labels: Sequence[int], y_val, P_val) -> dict:
+    "{section title: figure} of the tile maps (`interpret.tile_heatmap`) of the best tiled member by val AUC on image `files`."
+    names = list(dets)
+    name = max(tiled, key=lambda n: roc_auc_score(y_val == 0, P_val[names.index(n)]))
+    det, imgs = dets[name], [open_image(f) for f in files]
+    probs = det.predict_proba(imgs)
+    panels = [overlay(_thumb(im, 256), Image.fromarray(tile_heatmap(det, im)).resize(_thumb(im, 256).size)) for im in imgs]
+    titles = [f"{Path(f).name}\n{'Artifact' if y == 0 else 'Clean'}, P(Artifact) {p:.2f}" for f, y, p in zip(files, labels, probs)]
+    return {f'Tile scores, full frame: {name}': image_grid(panels, titles, ncols=4, size=2.6)}
+
+def _thumb(img, side: int):
+    "`img` shrunk so its longer side is at most `side`."
+    s = min(1.0, side / max(img.size))
+    return img.convert('RGB').resize((max(1, round(img.width * s)), max(1, round(img.height * s))))
 
 # %% ../nbs/15a_experiment.ipynb #4aa514e2
 @dataclass

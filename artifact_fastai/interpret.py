@@ -35,8 +35,8 @@ from .probe import FeatureProbe, probe_cam, spread_cells
 __all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'REFERENCE_SD_FLOOR', 'CAM_KINDS', 'cam_method', 'timm_body',
            'find_target_layer', 'resolve_target_layer', 'eval_mode', 'cam_extractor', 'cell_offset', 'compute_cams',
            'resize_spec', 'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method',
-           'GradCAMInterpretation', 'reference_score', 'probe_reference', 'overlay', 'side_by_side', 'pointing_game',
-           'Faithfulness', 'top_mask', 'shifted_masks', 'removal_baseline']
+           'GradCAMInterpretation', 'reference_score', 'probe_reference', 'overlay', 'side_by_side', 'tile_heatmap',
+           'pointing_game', 'Faithfulness', 'top_mask', 'shifted_masks', 'removal_baseline']
 
 # %% ../nbs/10_interpret.ipynb #6e43d9c8
 CAM_METHODS = {'gradcam': 'GradCAM', 'gradcampp': 'GradCAMpp', 'xgradcam': 'XGradCAM', 'layercam': 'LayerCAM',
@@ -524,6 +524,19 @@ def panel(self: GradCAMInterpretation, i: int, full: bool = False, max_side: int
     shown = img.convert('RGB')
     for im in (shown, ov): ImageDraw.Draw(im).rectangle([box[0], box[1], box[2] - 1, box[3] - 1], outline=(255, 255, 255), width=max(1, img.width//200))
     return side_by_side(*(_fit(im, max_side) for im in (shown, ov)))
+
+# %% ../nbs/10_interpret.ipynb #78e96fdc
+def tile_heatmap(det, # a tiled detector (`tiles.TiledDetector`): `members` and `tile_scores`
+                 img: Image.Image) -> np.ndarray:
+    "(H, W) map in [0, 1] of where tiled detector `det` looks on `img`: each tiled member's tile logits rescaled to [0, 1], spread over the image, averaged."
+    maps = []
+    for k, m in enumerate(det.members):
+        if m.grid <= 1: continue
+        z = np.asarray(det.tile_scores([img], member=k)[0], dtype=np.float32)
+        z = (z - z.min()) / max(float(np.ptp(z)), 1e-8)
+        maps.append(np.asarray(Image.fromarray(z).resize(img.size, Image.Resampling.BILINEAR)))
+    if not maps: raise ValueError("the detector has no tiled member (every member has grid 1): no tile map")
+    return np.mean(maps, 0)
 
 # %% ../nbs/10_interpret.ipynb #a4c0c22f
 @patch

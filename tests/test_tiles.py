@@ -181,3 +181,21 @@ def test_hand_presence_separates_portraits_with_hands():
     best = [max(h.presence for h in d(torch.from_numpy(np.asarray(Image.open(PORTRAITS/p).convert('RGB')).copy()).permute(2, 0, 1).float() / 255))
             for p in rows.image]
     assert roc_auc_score(rows.categories.fillna('').str.contains('hand'), best) >= 0.75
+
+
+def test_tile_heatmap_and_report_grid_show_the_spot(trained, spots):
+    "The tile map peaks on the spot's side of the image, and the experiment's heatmap grids include the tiled member."
+    from artifact_fastai.interpret import tile_heatmap
+    from artifact_fastai.experiment import gradcam_grids
+    det, _, _ = trained
+    g = np.random.default_rng(5)
+    img = np.array(Image.fromarray(g.normal(120, 20, (8, 8, 3)).clip(0, 255).astype(np.uint8)).resize((64, 64), Image.BILINEAR))
+    img[50:56, 52:58] = 255
+    hm = tile_heatmap(det, Image.fromarray(img))
+    y, x = np.unravel_index(hm.argmax(), hm.shape)
+    assert hm.shape == (64, 64) and y >= 32 and x >= 32, (y, x)
+    table = read_splits(spots)
+    val = table[table.split == 'val']
+    P_val = np.stack([det.predict_proba([Image.open(spots/p) for p in val.path])])
+    grids = gradcam_grids({'tiled': det}, table, val.label.to_numpy(), P_val)
+    assert list(grids) == ['Tile scores, full frame: tiled']
