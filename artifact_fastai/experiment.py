@@ -242,15 +242,12 @@ def tile_grid(dets: dict, tiled: Sequence[str], files: Sequence[str], labels: Se
     names = list(dets)
     name = max(tiled, key=lambda n: roc_auc_score(y_val == 0, P_val[names.index(n)]))
     det, imgs = dets[name], [open_image(f) for f in files]
-    probs = det.predict_proba(imgs)
-    panels = [overlay(_thumb(im, 256), Image.fromarray(tile_heatmap(det, im)).resize(_thumb(im, 256).size)) for im in imgs]
+    probs, panels = det.predict_proba(imgs), []
+    for im in imgs:
+        thumb = im.convert('RGB'); thumb.thumbnail((256, 256))   # shrunk to fit, never enlarged
+        panels.append(overlay(thumb, Image.fromarray(tile_heatmap(det, im)).resize(thumb.size)))
     titles = [f"{Path(f).name}\n{'Artifact' if y == 0 else 'Clean'}, P(Artifact) {p:.2f}" for f, y, p in zip(files, labels, probs)]
     return {f'Tile scores, full frame: {name}': image_grid(panels, titles, ncols=4, size=2.6)}
-
-def _thumb(img, side: int):
-    "`img` shrunk so its longer side is at most `side`."
-    s = min(1.0, side / max(img.size))
-    return img.convert('RGB').resize((max(1, round(img.width * s)), max(1, round(img.height * s))))
 
 # %% ../nbs/15a_experiment.ipynb #4aa514e2
 @dataclass

@@ -526,13 +526,13 @@ def panel(self: GradCAMInterpretation, i: int, full: bool = False, max_side: int
     return side_by_side(*(_fit(im, max_side) for im in (shown, ov)))
 
 # %% ../nbs/10_interpret.ipynb #78e96fdc
-def tile_heatmap(det, # a tiled detector (`tiles.TiledDetector`): `members` and `tile_scores`
+def tile_heatmap(det, # a tiled detector (`tiles.TiledDetector`): `member_tile_scores`
                  img: Image.Image) -> np.ndarray:
     "(H, W) map in [0, 1] of where tiled detector `det` looks on `img`: each tiled member's tile logits rescaled to [0, 1], spread over the image, averaged."
     maps = []
-    for k, m in enumerate(det.members):
-        if m.grid <= 1: continue
-        z = np.asarray(det.tile_scores([img], member=k)[0], dtype=np.float32)
+    for scores in det.member_tile_scores([img]):
+        if scores is None: continue
+        z = np.asarray(scores[0], dtype=np.float32)
         z = (z - z.min()) / max(float(np.ptp(z)), 1e-8)
         maps.append(np.asarray(Image.fromarray(z).resize(img.size, Image.Resampling.BILINEAR)))
     if not maps: raise ValueError("the detector has no tiled member (every member has grid 1): no tile map")

@@ -36,7 +36,7 @@ from .augment import transform_input
 
 # %% auto #0
 __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'COPY_KINDS', 'feature_body', 'pooled_levels',
-           'channel_correlations', 'PooledBody', 'FeatureProbe', 'feature_probe', 'score_weights',
+           'channel_correlations', 'PooledBody', 'FeatureChannels', 'FeatureProbe', 'feature_probe', 'score_weights',
            'level_contributions', 'body_contributions', 'probe_contributions', 'spread_cells', 'probe_cam',
            'extract_features', 'table_features', 'rows_by_split', 'balanced_class_weights', 'head_learner',
            'standardiser', 'fit_head', 'set_head', 'fuse_heads', 'fit_fused_head', 'feature_blocks', 'head_proba',
@@ -87,6 +87,12 @@ class PooledBody(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         maps = self.body(x)
         return torch.cat([pooled_levels(maps)] + [channel_correlations(maps[i]) for i in self.gram_idx], 1)
+
+class FeatureChannels:
+    "The `feature_info.channels()` interface of timm feature bodies, for bodies that are not timm models (`text`, `hands`)."
+    def __init__(self, channels: Sequence[int]): self._channels = list(channels)
+    def channels(self) -> list[int]: return list(self._channels)
+
 
 # %% ../nbs/16_probe.ipynb #c8051b8b
 class FeatureProbe(nn.Module):

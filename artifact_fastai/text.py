@@ -15,6 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models import vgg16_bn
 
+from .probe import FeatureChannels
+
 # %% auto #0
 __all__ = ['VGG_SLICES', 'CRAFT_PACKAGE', 'UpConv', 'VGGBase', 'CRAFT', 'craft_weights_path', 'load_craft', 'CraftBody']
 
@@ -86,17 +88,12 @@ def load_craft(pretrained: bool = True) -> CRAFT:
     return net.requires_grad_(False).eval()
 
 # %% ../nbs/16a_text.ipynb #7e51abb9
-class _Channels:
-    "The `feature_info.channels()` interface timm feature bodies have."
-    def __init__(self, channels: Sequence[int]): self._channels = list(channels)
-    def channels(self) -> list[int]: return list(self._channels)
-
 class CraftBody(nn.Module):
     "Frozen CRAFT as a feature body: normalised (N, 3, H, W) -> [region and affinity scores (N, 2, H/2, W/2)], bfloat16 autocast on CPU."
     def __init__(self, pretrained: bool = True, bf16: bool = True):
         super().__init__()
         self.net, self.bf16 = load_craft(pretrained), bf16
-        self.feature_info = _Channels([2])
+        self.feature_info = FeatureChannels([2])
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16 and x.device.type == 'cpu'):

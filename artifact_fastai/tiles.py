@@ -272,13 +272,20 @@ class TiledDetector(Detector):
         return torch.cat(out).cpu().numpy().astype(np.float32) if out else np.zeros((0, len(self.categories)), np.float32)
 
     @torch.inference_mode()
+    def member_tile_scores(self, images: Sequence[Image.Image]) -> list[np.ndarray | None]:
+        "Per member, the Artifact logit of each tile before pooling, (N, grid, grid) rows top to bottom (None without tiles), from one pass."
+        feats = self.model.features(self.normalize(torch.stack([self.transform(im) for im in images])))
+        out = []
+        for m, head, f in zip(self.members, self.model.heads, feats):
+            z = head.tile((f[:, 1:].float() - head.feature_mean[1:]) / head.feature_std[1:])[..., 0] if m.grid > 1 else None
+            out.append(None if z is None else z.reshape(len(images), m.grid, m.grid).cpu().numpy())
+        return out
+
     def tile_scores(self, images: Sequence[Image.Image], member: int = 0) -> np.ndarray:
         "Artifact logit of each tile of member `member` before pooling (where the detector looks): (N, grid, grid), rows top to bottom."
-        m, head = self.members[member], self.model.heads[member]
+        m = self.members[member]
         if m.grid <= 1: raise ValueError(f"member {member} ({m.arch} at {m.scale} px) has no tiles (grid={m.grid})")
-        f = self.model.features(self.normalize(torch.stack([self.transform(im) for im in images])))[member]
-        z = head.tile((f[:, 1:].float() - head.feature_mean[1:]) / head.feature_std[1:])[..., 0]
-        return z.reshape(len(images), m.grid, m.grid).cpu().numpy()
+        return self.member_tile_scores(images)[member]
 
 def tiled_config(members: Sequence[TileMember], categories: Sequence[str] = (), pooling: str = 'lse', r: float = 5.0,
                  threshold: float = 0.5, threshold_source: str = 'default', **extra) -> DetectorConfig:
