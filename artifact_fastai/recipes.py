@@ -63,6 +63,7 @@ class Recipe:
     copies: tuple = ()                # probe only: altered copies of each training image for the head (`probe.COPY_KINDS`: 'blur_jpeg', 'rescale')
     text: bool = False                # tiled only: add the CRAFT text detector's maps as a member (`tiles.text_member`; slower)
     hands: bool = False               # tiled only: add MediaPipe's palm-score and hand-presence maps as a member (`tiles.hand_member`)
+    fusion: str = 'mean'              # tiled only: late fusion of the members' logits (`tiles.FUSIONS`: 'mean', 'lse')
     note: str = ''                    # one line on what the preset is for
 
     def settings(self) -> dict: return asdict(self)
@@ -80,9 +81,10 @@ RECIPES: dict[str, Recipe] = {
     'tiled': Recipe(method='tiled', threshold_method='max_accuracy', hands=True,
                     note='large images (portrait QA): frozen Lite0 features of the whole image at 768 and 384 px and MediaPipe hand maps, '
                     'pooled per overlapping tile, log-sum-exp multiple-instance heads, one output per artifact category (`tiles.TiledSettings`)'),
-    'tiled_text': Recipe(method='tiled', threshold_method='max_accuracy', text=True, hands=True,
-                         note="'tiled' plus the CRAFT text detector's maps at 768 px as a fourth member: finds more text and "
-                              'watermarks, several times slower to score (bench/README.md: bench_portrait)'),
+    'tiled_text': Recipe(method='tiled', threshold_method='max_accuracy', text=True, hands=True, fusion='lse',
+                         note="'tiled' plus the CRAFT text detector's maps at 768 px as a fourth member (whole image + max over tiles), "
+                              'members fused by log-mean-exp: finds more text and watermarks, several times slower to score '
+                              '(bench/README.md: bench_portrait)'),
 }
 RECIPES['probe_novelty'] = replace(RECIPES['probe'], novelty_k=20, novelty_power=2.0, copies=(),  # the probe as measured with it (no copies), joined by the either rule
     note='experimental: probe, or unlike every training photograph in NPR features of Lite0 (photographs only); flags rescaled photographs too')
@@ -330,7 +332,8 @@ def train_recipe_detector(table, recipe='default', out: str | Path | None = None
         return model, t, metrics
     if rec.method == 'tiled':  # frozen tile features + multiple-instance heads (`tiles.train_tiled`)
         det, metrics = train_tiled(table, out, seed, force=True, check=False, progress=not quiet, pretrained=pretrained,
-                                   threshold_method=rec.threshold_method, members=recipe_tile_members(rec), **threshold_target(rec))
+                                   threshold_method=rec.threshold_method, members=recipe_tile_members(rec), fusion=rec.fusion,
+                                   **threshold_target(rec))
         return det, Threshold(det.config.threshold, det.config.threshold_source), metrics
     seed_everything(seed)
     dls = recipe_dataloaders(table, rec, seed=seed, check=False, roi='face' if roi else None, oversample=oversample)

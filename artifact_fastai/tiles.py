@@ -31,15 +31,16 @@ from .text import CraftBody
 from .hands import HandBody
 
 # %% auto #0
-__all__ = ['TILE_STATS', 'TILE_POOLINGS', 'TEXT_ARCH', 'HAND_ARCH', 'TileMember', 'tile_starts', 'region_stats', 'tile_stats',
-           'TilePool', 'TiledHead', 'tile_body', 'text_member', 'hand_member', 'TiledModel', 'read_categories',
-           'category_names', 'category_targets', 'TiledLoss', 'head_from_features', 'fit_tiled_head', 'TiledDetector',
-           'tiled_config', 'tiled_detector', 'extract_tiled_features', 'TiledSettings', 'tiled_settings',
-           'fit_member_heads', 'heads_logits', 'sigmoid', 'tiled_metrics', 'train_tiled', 'save_tiled',
-           'load_tiled_detector']
+__all__ = ['TILE_STATS', 'MEMBER_POOLS', 'TILE_POOLINGS', 'FUSIONS', 'TEXT_ARCH', 'HAND_ARCH', 'TileMember', 'global_stats',
+           'tile_starts', 'region_stats', 'tile_stats', 'TilePool', 'TiledHead', 'fuse_logits', 'tile_body',
+           'text_member', 'hand_member', 'TiledModel', 'read_categories', 'category_names', 'category_targets',
+           'TiledLoss', 'head_from_features', 'fit_tiled_head', 'TiledDetector', 'tiled_config', 'tiled_detector',
+           'extract_tiled_features', 'TiledSettings', 'tiled_settings', 'fit_member_heads', 'heads_logits', 'sigmoid',
+           'tiled_metrics', 'train_tiled', 'save_tiled', 'load_tiled_detector']
 
 # %% ../nbs/17_tiles.ipynb #42f8216d
 TILE_STATS = ('mean', 'std', 'max')  # per-channel statistics of each tile, in this order
+MEMBER_POOLS = ('tiles', 'global')   # `TileMember.pool`: a head per tile pooled over tiles, or one head on whole-image + max-over-tiles statistics
 
 @dataclass(frozen=True)
 class TileMember:
@@ -49,14 +50,23 @@ class TileMember:
     grid: int = 5                     # tiles per side (1: the whole image only)
     tile_frac: float = 1/3            # tile side as a fraction of the image side
     levels: tuple = PROBE_LEVELS      # timm feature levels pooled (strides 4, 8, 16, 32)
+    pool: str = 'tiles'               # 'tiles': one instance per tile plus the whole image; 'global': one instance (`global_stats`)
+
+    def __post_init__(self):
+        if self.pool not in MEMBER_POOLS: raise ValueError(f"pool {self.pool!r} is not one of {MEMBER_POOLS}")
+        if self.pool == 'global' and self.grid <= 1: raise ValueError("pool='global' takes the maximum over tiles: it needs grid > 1")
 
     @property
-    def n_instances(self) -> int: return 1 + self.grid ** 2 if self.grid > 1 else 1
+    def n_instances(self) -> int: return 1 + self.grid ** 2 if self.grid > 1 and self.pool == 'tiles' else 1
 
     def to_dict(self) -> dict: return {**asdict(self), 'levels': list(self.levels)}
 
     @classmethod
     def from_dict(cls, d: dict) -> 'TileMember': return cls(**{**d, 'levels': tuple(d['levels'])})
+
+def global_stats(f: torch.Tensor) -> torch.Tensor:
+    "One instance (N, 1, 2D) from instance features `f` (N, T, D): the whole image's statistics, then each statistic's maximum over the tiles."
+    return torch.cat([f[:, 0], f[:, 1:].amax(1)], 1)[:, None]
 
 def tile_starts(size: int, n: int, tile: int) -> list[int]:
     "Start offsets of `n` tiles of `tile` cells spread evenly over `size` cells, the first at 0 and the last at the end."
@@ -121,6 +131,14 @@ def _resized(x: torch.Tensor, scale: int) -> torch.Tensor:
     if tuple(x.shape[2:]) == (scale, scale): return x
     return F.interpolate(x, size=(scale, scale), mode='bilinear', antialias=True, align_corners=False)
 
+FUSIONS = ('mean', 'lse')  # late fusion of the members' logits: their mean, or their log-mean-exp (a soft OR)
+
+def fuse_logits(z: torch.Tensor, fusion: str = 'mean') -> torch.Tensor:
+    "Fuse member logits `z` (M, N, C) over members: mean, or log-mean-exp for `fusion='lse'`."
+    if fusion == 'mean': return z.mean(0)
+    if fusion == 'lse': return torch.logsumexp(z, 0) - math.log(z.shape[0])
+    raise ValueError(f"fusion {fusion!r} is not one of {FUSIONS}")
+
 TEXT_ARCH = 'craft'   # `TileMember.arch` of the CRAFT text detector (`text.CraftBody`): its region and affinity maps are pooled per tile
 HAND_ARCH = 'hands'   # `TileMember.arch` of MediaPipe's palm + hand-landmark models (`hands.HandBody`): palm score and hand-presence maps
 
@@ -130,19 +148,20 @@ def tile_body(arch: str, levels: Sequence[int], pretrained: bool = True) -> nn.M
     if arch == HAND_ARCH: return HandBody()   # no trainable weights: the TFLite files are the model
     return feature_body(arch, levels, pretrained)
 
-def text_member(scale: int = 768, grid: int = 5, tile_frac: float = 1/3) -> TileMember:
-    "A member pooling the CRAFT text detector's region and affinity maps of the image at `scale` px, per tile."
-    return TileMember(TEXT_ARCH, scale, grid, tile_frac, levels=(0,))
+def text_member(scale: int = 768, grid: int = 5, tile_frac: float = 1/3, pool: str = 'global') -> TileMember:
+    "A member on the CRAFT text detector's region and affinity maps of the image at `scale` px: whole-image and max-over-tiles statistics by default."
+    return TileMember(TEXT_ARCH, scale, grid, tile_frac, levels=(0,), pool=pool)
 
 def hand_member(scale: int = 768, grid: int = 5, tile_frac: float = 1/3) -> TileMember:
     "A member pooling MediaPipe's palm-score and hand-presence maps of the image at `scale` px, per tile."
     return TileMember(HAND_ARCH, scale, grid, tile_frac, levels=(0,))
 
 class TiledModel(nn.Module):
-    "Frozen bodies per backbone -> per-member tile statistics -> per-member `TiledHead` -> mean logits (N, 1 + n_categories)."
+    "Frozen bodies per backbone -> per-member tile statistics -> per-member `TiledHead` -> fused logits (N, 1 + n_categories)."
     def __init__(self, members: Sequence[TileMember], n_out: int = 1, pooling: str = 'lse', r: float = 5.0,
-                 pretrained: bool = True):
+                 pretrained: bool = True, fusion: str = 'mean'):
         super().__init__()
+        if fusion not in FUSIONS: raise ValueError(f"fusion {fusion!r} is not one of {FUSIONS}")
         self.members = list(members)
         if not self.members: raise ValueError("a tiled model needs at least one TileMember")
         archs = {}
@@ -151,23 +170,24 @@ class TiledModel(nn.Module):
             if list(m.levels) != archs[m.arch]: raise ValueError(f"members of {m.arch} must pool the same levels; got {m.levels} and {archs[m.arch]}")
         self.bodies = nn.ModuleDict({a.replace('.', '_'): tile_body(a, lv, pretrained) for a, lv in archs.items()})
         self.heads = nn.ModuleList([TiledHead(m.n_instances, self.member_features(m), n_out, pooling, r) for m in self.members])
-        self.n_out = n_out
+        self.n_out, self.fusion = n_out, fusion
 
     def member_features(self, m: TileMember) -> int:
-        "Feature count per instance of member `m`: `len(TILE_STATS)` x the channels of its levels."
-        return len(TILE_STATS) * sum(self.bodies[m.arch.replace('.', '_')].feature_info.channels())
+        "Feature count per instance of member `m`: `len(TILE_STATS)` x the channels of its levels (twice that for `pool='global'`)."
+        return len(TILE_STATS) * sum(self.bodies[m.arch.replace('.', '_')].feature_info.channels()) * (2 if m.pool == 'global' else 1)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         "Instance features (N, T, D) of each member for a normalised batch `x` at the largest member scale (differentiable in `x`, for CAMs)."
         out = []
         for m in self.members:
             xs = _resized(x, m.scale).contiguous(memory_format=torch.channels_last)
-            out.append(tile_stats(self.bodies[m.arch.replace('.', '_')](xs), m.grid, m.tile_frac))
+            f = tile_stats(self.bodies[m.arch.replace('.', '_')](xs), m.grid, m.tile_frac)
+            out.append(global_stats(f) if m.pool == 'global' else f)
         return out
 
     def classify(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        "Mean of the member heads' logits on instance features `feats` (late fusion)."
-        return torch.stack([h(f) for h, f in zip(self.heads, feats)]).mean(0)
+        "The member heads' logits on instance features `feats`, fused by `self.fusion` (late fusion)."
+        return fuse_logits(torch.stack([h(f) for h, f in zip(self.heads, feats)]), self.fusion)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor: return self.classify(self.features(x))
 
@@ -277,29 +297,29 @@ class TiledDetector(Detector):
         feats = self.model.features(self.normalize(torch.stack([self.transform(im) for im in images])))
         out = []
         for m, head, f in zip(self.members, self.model.heads, feats):
-            z = head.tile((f[:, 1:].float() - head.feature_mean[1:]) / head.feature_std[1:])[..., 0] if m.grid > 1 else None
+            z = head.tile((f[:, 1:].float() - head.feature_mean[1:]) / head.feature_std[1:])[..., 0] if m.n_instances > 1 else None
             out.append(None if z is None else z.reshape(len(images), m.grid, m.grid).cpu().numpy())
         return out
 
     def tile_scores(self, images: Sequence[Image.Image], member: int = 0) -> np.ndarray:
         "Artifact logit of each tile of member `member` before pooling (where the detector looks): (N, grid, grid), rows top to bottom."
         m = self.members[member]
-        if m.grid <= 1: raise ValueError(f"member {member} ({m.arch} at {m.scale} px) has no tiles (grid={m.grid})")
+        if m.n_instances <= 1: raise ValueError(f"member {member} ({m.arch} at {m.scale} px) has no tile scores (grid={m.grid}, pool={m.pool!r})")
         return self.member_tile_scores(images)[member]
 
 def tiled_config(members: Sequence[TileMember], categories: Sequence[str] = (), pooling: str = 'lse', r: float = 5.0,
-                 threshold: float = 0.5, threshold_source: str = 'default', **extra) -> DetectorConfig:
+                 threshold: float = 0.5, threshold_source: str = 'default', fusion: str = 'mean', **extra) -> DetectorConfig:
     "The `DetectorConfig` of a tiled detector: input = the image squished to the largest member scale; tiling in `extra['members']`."
     return DetectorConfig(arch='+'.join(sorted({m.arch for m in members})), kind='tiled', img_size=max(m.scale for m in members),
                           resize='squish', vocab=tuple(VOCAB), threshold=float(threshold), threshold_source=threshold_source,
                           extra=dict(members=[m.to_dict() for m in members], categories=list(categories), pooling=pooling,
-                                     r=r, n_out=1 + len(categories), channels_last=True, **extra))
+                                     r=r, n_out=1 + len(categories), fusion=fusion, channels_last=True, **extra))
 
 def tiled_detector(members: Sequence[TileMember] = (TileMember(),), categories: Sequence[str] = (), pooling: str = 'lse',
-                   r: float = 5.0, pretrained: bool = True) -> TiledDetector:
+                   r: float = 5.0, pretrained: bool = True, fusion: str = 'mean') -> TiledDetector:
     "An untrained `TiledDetector` over `members` (its heads are random until trained)."
-    cfg = tiled_config(members, categories, pooling, r)
-    return TiledDetector(cfg, TiledModel(members, 1 + len(categories), pooling, r, pretrained))
+    cfg = tiled_config(members, categories, pooling, r, fusion=fusion)
+    return TiledDetector(cfg, TiledModel(members, 1 + len(categories), pooling, r, pretrained, fusion))
 
 
 # %% ../nbs/17_tiles.ipynb #08e6dea5
@@ -337,6 +357,7 @@ class TiledSettings:
     members: tuple = (TileMember('efficientnet_lite0', 768, 5, 1/3), TileMember('efficientnet_lite0', 384, 3, 1/2))  # one body, two scales
     pooling: str = 'lse'            # pooling of tile scores: 'lse', 'max', 'mean' or 'attention'
     r: float = 5.0                  # sharpness of log-sum-exp pooling
+    fusion: str = 'mean'            # late fusion of the members' logits: `FUSIONS`
     epochs: int = 60                # head training epochs (one cycle)
     lr: float = 1e-3                # peak learning rate
     wd: float = 0.5                 # decoupled weight decay
@@ -365,9 +386,9 @@ def fit_member_heads(feats: Sequence[np.ndarray], T: np.ndarray, train: np.ndarr
             for X in feats]
 
 @torch.no_grad()
-def heads_logits(heads: Sequence[TiledHead], feats: Sequence[np.ndarray], rows=slice(None)) -> np.ndarray:
-    "Mean logits (N, 1 + n_categories) of `heads` on rows `rows` of cached `feats` (the model's late fusion)."
-    return torch.stack([h(torch.as_tensor(X[rows], dtype=torch.float32)) for h, X in zip(heads, feats)]).mean(0).numpy()
+def heads_logits(heads: Sequence[TiledHead], feats: Sequence[np.ndarray], rows=slice(None), fusion: str = 'mean') -> np.ndarray:
+    "Fused logits (N, 1 + n_categories) of `heads` on rows `rows` of cached `feats` (the model's late fusion, `fuse_logits`)."
+    return fuse_logits(torch.stack([h(torch.as_tensor(X[rows], dtype=torch.float32)) for h, X in zip(heads, feats)]), fusion).numpy()
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     "Logistic function of logits `z`."
@@ -408,11 +429,11 @@ def train_tiled(source,  # data root (seed layout or labels.csv) or a split tabl
     y, split = df.label.astype(int).to_numpy(), df.split.to_numpy()
     names = category_names(cats[split == 'train'], y[split == 'train']) if cats is not None else []
     T = category_targets(y, cats, names)
-    det = tiled_detector(s.members, names, s.pooling, s.r, pretrained)
+    det = tiled_detector(s.members, names, s.pooling, s.r, pretrained, s.fusion)
     feats = extract_tiled_features(det, [Path(df.attrs['root'])/p for p in df.path], s.extract_bs, progress, cache)
     extract_s = time.perf_counter() - t0
     _set_heads(det.model, fit_member_heads(feats, T, split == 'train', split == 'val', s, seed))
-    p = sigmoid(heads_logits(det.model.heads, feats)[:, 0])
+    p = sigmoid(heads_logits(det.model.heads, feats, fusion=s.fusion)[:, 0])
     metrics, t = tiled_metrics(y, p, split, cats, s)
     metrics.update(train_s=round(time.perf_counter() - t0, 1), extract_s=round(extract_s, 1), n_train=int((split == 'train').sum()))
     det.config.threshold, det.config.threshold_source = float(t), t.source
@@ -438,7 +459,8 @@ def load_tiled_detector(folder) -> TiledDetector:
     folder = Path(folder)
     cfg = read_config(folder, kind='tiled')
     x = cfg.extra
-    model = TiledModel([TileMember.from_dict(m) for m in x['members']], x['n_out'], x.get('pooling', 'lse'), x.get('r', 5.0), pretrained=False)
+    model = TiledModel([TileMember.from_dict(m) for m in x['members']], x['n_out'], x.get('pooling', 'lse'), x.get('r', 5.0),
+                       pretrained=False, fusion=x.get('fusion', 'mean'))  # folders saved before `fusion` existed: the mean
     load_weights_strict(model, read_weights(folder, cfg), folder/'model.safetensors')
     return TiledDetector(cfg, model, path=folder)
 

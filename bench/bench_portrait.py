@@ -14,6 +14,7 @@ max-accuracy threshold (pooled over folds); head training time; feature-extracti
 from __future__ import annotations
 import argparse, json, os, sys, time
 from pathlib import Path
+from dataclasses import replace
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np
@@ -25,7 +26,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from artifact_fastai.core import ARTIFACT
 from artifact_fastai.data import read_splits, check_dataset, open_image
 from artifact_fastai.metrics import choose_threshold, binary_metrics, category_recall
-from artifact_fastai.tiles import (TileMember, TiledSettings, tiled_detector, extract_tiled_features, read_categories,
+from artifact_fastai.tiles import (TileMember, TiledSettings, global_stats, tiled_detector, extract_tiled_features, read_categories,
                                    category_names, category_targets, fit_member_heads, heads_logits, sigmoid, text_member,
                                    hand_member)
 
@@ -33,7 +34,8 @@ RESULTS = Path(__file__).parent/'results'
 L0_768, L0_384 = TileMember('efficientnet_lite0', 768, 5, 1/3), TileMember('efficientnet_lite0', 384, 3, 1/2)
 L1_384, L2_384 = TileMember('efficientnet_lite1', 384, 3, 1/2), TileMember('efficientnet_lite2', 384, 3, 1/2)
 L0_768_WHOLE = TileMember('efficientnet_lite0', 768, 1)
-TEXT_768 = text_member(768, 5, 1/3)   # CRAFT region / affinity maps (recipe 'tiled_text')
+TEXT_768_TILES = text_member(768, 5, 1/3, pool='tiles')   # CRAFT region / affinity maps per tile (recipe 'tiled_text' until session 9)
+TEXT_768 = text_member(768, 5, 1/3)   # the same maps, whole image + max over tiles (`pool='global'`, recipe 'tiled_text' now)
 HAND_768 = hand_member(768, 5, 1/3)   # MediaPipe palm score / hand presence maps
 VARIANTS = {  # name -> (members, settings overrides); run in this order
     'lite0-768 whole only (no tiles)': ((L0_768_WHOLE,), {}),
@@ -47,9 +49,13 @@ VARIANTS = {  # name -> (members, settings overrides); run in this order
     'lite0-768 tiles, attention pool': ((L0_768,), dict(pooling='attention')),
     'lite0-768 tiles, lse, no category heads': ((L0_768,), dict(categories=False)),
     'lite0-768 + lite1-384 + lite2-384': ((L0_768, L1_384, L2_384), {}),
-    'tiled_text: default + craft-768 text maps': ((L0_768, L0_384, TEXT_768), {}),
+    'tiled_text: default + craft-768 text maps': ((L0_768, L0_384, TEXT_768_TILES), {}),
     'default + hand maps': ((L0_768, L0_384, HAND_768), {}),
-    'tiled_text + hand maps': ((L0_768, L0_384, TEXT_768, HAND_768), {}),
+    'tiled_text + hand maps': ((L0_768, L0_384, TEXT_768_TILES, HAND_768), {}),
+    'default + hand maps, lse fusion': ((L0_768, L0_384, HAND_768), dict(fusion='lse')),
+    'tiled_text + hand maps, global text': ((L0_768, L0_384, TEXT_768, HAND_768), {}),
+    'tiled_text + hand maps, global text, lse fusion': ((L0_768, L0_384, TEXT_768, HAND_768), dict(fusion='lse')),
+    'tiled_text + hand maps, lse fusion (tiled text)': ((L0_768, L0_384, TEXT_768_TILES, HAND_768), dict(fusion='lse')),
 }
 
 def group_folds(y, groups, n_folds=5, seed=0):
@@ -65,6 +71,9 @@ def member_features(m: TileMember, files, cache_dir: Path) -> tuple[np.ndarray, 
     if m.grid == 1:  # the whole-image instance is the same in any tiling: slice it from the tiled member's cache
         X, s = member_features(TileMember(m.arch, m.scale, 5, 1/3, m.levels), files, cache_dir)
         return X[:, :1], s
+    if m.pool == 'global':  # the same statistics as the tiles' cache, summarised as `TiledModel.features` does
+        X, s = member_features(replace(m, pool='tiles'), files, cache_dir)
+        return global_stats(torch.from_numpy(X)).numpy(), s
     name = f"{m.arch}_s{m.scale}_g{m.grid}_f{m.tile_frac:.3f}"
     cache, meta = cache_dir/f'{name}.npz', cache_dir/f'{name}.json'
     t0 = time.perf_counter()
@@ -83,7 +92,7 @@ def evaluate_variant(feats, T, y, cats, folds, s: TiledSettings) -> tuple[pd.Dat
     rows, P, called, fit_s = [], np.zeros(len(y)), np.zeros(len(y), bool), []
     for tr, va, te in folds:
         t0 = time.perf_counter(); heads = fit_member_heads(feats, T, tr, va, s); fit_s.append(time.perf_counter() - t0)
-        p = sigmoid(heads_logits(heads, feats)[:, 0]); P[te] = p[te]
+        p = sigmoid(heads_logits(heads, feats, fusion=s.fusion)[:, 0]); P[te] = p[te]
         ta = choose_threshold(y[va], p[va], 'max_accuracy')
         with np.errstate(all='ignore'): tp = choose_threshold(y[va], p[va], 'target_precision', target_precision=0.85)
         m, mp = binary_metrics(y[te], p[te], ta), binary_metrics(y[te], p[te], tp)

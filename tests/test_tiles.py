@@ -66,7 +66,7 @@ def test_tiling_and_threshold_recorded_in_config(trained):
     cfg = json.loads((out/'config.json').read_text())
     assert cfg['kind'] == 'tiled' and cfg['img_size'] == 64 and cfg['resize'] == 'squish'
     assert cfg['extra']['members'] == [m.to_dict() for m in SMALL['members']]
-    assert cfg['extra']['members'][0] == dict(arch='efficientnet_lite0', scale=64, grid=3, tile_frac=0.5, levels=[1, 2, 3, 4])
+    assert cfg['extra']['members'][0] == dict(arch='efficientnet_lite0', scale=64, grid=3, tile_frac=0.5, levels=[1, 2, 3, 4], pool='tiles')
     assert cfg['extra']['pooling'] == 'lse' and cfg['extra']['categories'] == ['spot']
     assert cfg['threshold_source'] == 'val:target_precision@0.8'
     assert cfg['threshold'] == pytest.approx(metrics['threshold'])
@@ -150,7 +150,7 @@ def test_text_member_finds_words_and_round_trips(tmp_path):
     det, metrics = train_tiled(root, tmp_path/'m', progress=False, members=(text_member(128, 2, 0.5),), epochs=60, lr=3e-2)
     assert metrics['test_auc'] >= 0.9, metrics
     cfg = json.loads((tmp_path/'m'/'config.json').read_text())
-    assert cfg['extra']['members'][0]['arch'] == 'craft'
+    assert cfg['extra']['members'][0]['arch'] == 'craft' and cfg['extra']['members'][0]['pool'] == 'global'
     ims = [Image.open(root/f'images/{i}.png') for i in range(6)]
     np.testing.assert_allclose(load_detector(tmp_path/'m').predict_proba(ims), det.predict_proba(ims), atol=1e-4)
 
@@ -165,6 +165,25 @@ def test_hand_member_trains_and_round_trips(spots, tmp_path):
     assert [m['arch'] for m in cfg['extra']['members']] == ['efficientnet_lite0', HAND_ARCH]
     ims = [Image.open(spots/f'images/{i}.png') for i in range(6)]
     np.testing.assert_allclose(load_detector(tmp_path/'m').predict_proba(ims), det.predict_proba(ims), atol=1e-4)
+
+
+def test_lse_fusion_is_saved_and_applied_after_loading(spots, tmp_path):
+    "A model trained with fusion='lse' records it, and its loaded copy fuses by log-mean-exp, not by the mean."
+    import torch
+    from artifact_fastai.tiles import fuse_logits
+    members = (TileMember('efficientnet_lite0', 64, 3, 0.5), TileMember('efficientnet_lite0', 32, 1))
+    det, metrics = train_tiled(spots, tmp_path/'m', progress=False, members=members, epochs=30, lr=3e-3, fusion='lse')
+    assert metrics['test_auc'] >= 0.8, metrics
+    assert json.loads((tmp_path/'m'/'config.json').read_text())['extra']['fusion'] == 'lse'
+    det2 = load_detector(tmp_path/'m')
+    ims = [Image.open(spots/f'images/{i}.png') for i in range(6)]
+    with torch.no_grad():
+        x = det2.normalize(torch.stack([det2.transform(im) for im in ims]))
+        z = torch.stack([h(f) for h, f in zip(det2.model.heads, det2.model.features(x))])[:, :, 0]
+    got = det2.predict_proba(ims)
+    np.testing.assert_allclose(got, torch.sigmoid(fuse_logits(z, 'lse')).numpy(), atol=1e-5)
+    assert np.abs(got - torch.sigmoid(z.mean(0)).numpy()).max() > 1e-4   # the members disagree somewhere: the mean would differ
+    np.testing.assert_allclose(got, det.predict_proba(ims), atol=1e-4)
 
 
 PORTRAITS = Path(__file__).resolve().parents[2]/'shared'/'data'/'portrait-qa-dev'
