@@ -220,7 +220,9 @@ def level_offsets(body: nn.Module, # a feature body: a list of maps per input (`
     "(levels, 2): pixel (y, x) offset of each level's cells from stride * index, the input-gradient centroid of its middle cell on `x` (0 where no gradient flows)."
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        maps = body(x); out = torch.zeros(len(maps), 2, dtype=torch.float64)
+        try: maps = body(x)
+        except RuntimeError: return torch.zeros(len(body.feature_info.channels()), 2, dtype=torch.float64)  # it reads the input as numpy: no gradient
+        out = torch.zeros(len(maps), 2, dtype=torch.float64)
         for k, m in enumerate(maps):
             (h, w), (H, W) = m.shape[-2:], x.shape[-2:]
             if not m.requires_grad: continue  # a body that is not differentiable (a tflite model): cells at stride * index
