@@ -29,14 +29,15 @@ from .core import ARTIFACT, VOCAB
 from .roi import paste_map
 from .data import open_image
 from .detector import expand_items
-from .probe import FeatureProbe, probe_cam, spread_cells
+from .probe import FeatureProbe, probe_cam, spread_cells, middle_cell_centroid, cell_offsets as probe_cell_offsets
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'REFERENCE_SD_FLOOR', 'CAM_KINDS', 'cam_method', 'timm_body',
-           'find_target_layer', 'resolve_target_layer', 'eval_mode', 'cam_extractor', 'cell_offset', 'compute_cams',
-           'resize_spec', 'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages', 'default_cam_method',
-           'GradCAMInterpretation', 'reference_score', 'probe_reference', 'overlay', 'side_by_side', 'tile_heatmap',
-           'pointing_game', 'Faithfulness', 'top_mask', 'shifted_masks', 'removal_baseline']
+__all__ = ['CAM_METHODS', 'SCORES', 'PROBE_CAM', 'PROBE_OFFSET_IMAGES', 'REFERENCE_SD_FLOOR', 'CAM_KINDS', 'cam_method',
+           'timm_body', 'find_target_layer', 'resolve_target_layer', 'eval_mode', 'cam_extractor', 'cell_offset',
+           'compute_cams', 'resize_spec', 'input_box', 'unwarp_map', 'LoaderImages', 'DetectorImages',
+           'default_cam_method', 'GradCAMInterpretation', 'reference_score', 'probe_offsets', 'probe_reference',
+           'overlay', 'side_by_side', 'tile_heatmap', 'pointing_game', 'Faithfulness', 'top_mask', 'shifted_masks',
+           'removal_baseline']
 
 # %% ../nbs/10_interpret.ipynb #6e43d9c8
 CAM_METHODS = {'gradcam': 'GradCAM', 'gradcampp': 'GradCAMpp', 'xgradcam': 'XGradCAM', 'layercam': 'LayerCAM',
@@ -123,19 +124,13 @@ def _logit(out: torch.Tensor, cls: int) -> torch.Tensor: return out[cls]
 SCORES = {'logodds': _log_odds, 'logit': _logit}
 
 def _middle_cell_centroid(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[float, float, float, float]:
-    "(stride y, stride x, offset y, offset x) of `module`'s output cells: the input-gradient centroid of its middle cell on batch `x`, minus stride * index."
+    "(stride y, stride x, offset y, offset x) of `module`'s output cells: the input-gradient centroid of its middle cell on batch `x`, minus stride * index (`probe.middle_cell_centroid`)."
     acts = {}
     handle = module.register_forward_hook(lambda m, i, o: acts.__setitem__('a', o))
     try:
         x = x.clone().requires_grad_(True)
-        with torch.enable_grad():
-            model(x); a = acts['a']; h, w = a.shape[-2:]
-            a[:, :, h // 2, w // 2].sum().backward()
+        with torch.enable_grad(): model(x); return middle_cell_centroid(acts['a'], x)
     finally: handle.remove()
-    g = x.grad.abs().sum((0, 1)).double()
-    ys, xs = torch.arange(g.shape[0], dtype=torch.float64), torch.arange(g.shape[1], dtype=torch.float64)
-    sy, sx = x.shape[-2] / h, x.shape[-1] / w
-    return sy, sx, float((g.sum(1) * ys).sum() / g.sum()) - sy * (h // 2), float((g.sum(0) * xs).sum() / g.sum()) - sx * (w // 2)
 
 def cell_offset(model: nn.Module, # the network (in eval mode for the measurement)
                 layer: str, # name of the target layer in `model.named_modules()`
@@ -271,6 +266,7 @@ def _device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device('cpu')
 
 PROBE_CAM = 'cam'  # the exact pooled-statistics CAM of `probe.probe_cam`, the only map of a `FeatureProbe`
+PROBE_OFFSET_IMAGES = 32  # images a probe's cell offsets are measured on (`probe_offsets`; the reference images when there are some): 8 move them by up to 4 px at stride 32
 REFERENCE_SD_FLOOR = 2.0  # a probe map's sd floor, x the median sd of the reference maps: chosen on separate synthetic seeds 1 and 2 (bench/README.md, session 9)
 
 def default_cam_method(model: nn.Module) -> str:
@@ -310,7 +306,7 @@ class GradCAMInterpretation:
         if isinstance(model, FeatureProbe): self.levels, self.target_layer = _probe_levels(model, method, target_layer)
         else: self.target_layer = resolve_target_layer(model, target_layer, self.input_shape); cam_method(method)  # fail now, not at the first map
         self._maps: dict[int, torch.Tensor] = {}
-        self.cam_offset = None  # (y, x) pixel of cell (0, 0) of a CNN's target layer, measured at the first map (`cell_offset`)
+        self.cam_offset = None  # a CNN: (y, x) pixel of cell (0, 0) of its target layer (`cell_offset`); a probe: (backbones, levels, 2) (`probe.cell_offsets`); measured at the first map
         self.errors: list = []  # (item, reason) of inputs that could not be read (`from_detector`)
 
     def __len__(self): return len(self.probs)
@@ -357,6 +353,13 @@ def reference_score(raw: torch.Tensor, # raw probe maps (N, H, W)
     least = floor * float(sd.median())
     return (raw - mean) / sd.clamp_min(least) if least > 0 else raw - mean  # one reference image: no spread to divide by
 
+def probe_offsets(model: FeatureProbe, images, # a `DetectorImages` or `LoaderImages`
+                  n: int = PROBE_OFFSET_IMAGES, bs: int = 8) -> torch.Tensor:
+    "A probe's cell offsets (`probe.cell_offsets`, (backbones, levels, 2)) averaged over batches of the first `n` of `images`."
+    idxs, dev = list(range(min(n, len(images)))), _device(model)
+    parts = [(probe_cell_offsets(model, images.inputs(idxs[s:s + bs])[0].to(dev)), len(idxs[s:s + bs])) for s in range(0, len(idxs), bs)]
+    return (sum(o * k for o, k in parts) / len(idxs)).cpu()
+
 @patch
 def raw_probe_maps(self: GradCAMInterpretation, idxs) -> torch.Tensor:
     "A probe's maps (score per pixel, before `reference` and scaling) of images `idxs`."
@@ -364,7 +367,9 @@ def raw_probe_maps(self: GradCAMInterpretation, idxs) -> torch.Tensor:
     for s in range(0, len(idxs), self.bs):
         chunk = list(idxs[s:s + self.bs])
         x, _ = self.images.inputs(chunk)
-        out.append(probe_cam(self.model, x.to(_device(self.model)), self.classes[chunk].tolist(), self.score, self.levels).cpu())
+        x = x.to(_device(self.model))
+        if self.cam_offset is None: self.cam_offset = probe_offsets(self.model, self.images)
+        out.append(probe_cam(self.model, x, self.classes[chunk].tolist(), self.score, self.levels, self.cam_offset).cpu())
     return torch.cat(out)
 
 @patch
@@ -463,21 +468,34 @@ def from_detector(cls: GradCAMInterpretation, det, # a loaded `Detector` (or an 
         from artifact_fastai.core import parse_label
         targs = torch.tensor([parse_label(labels[i]) for i in kept])
         losses = F.nll_loss(probs.clamp_min(1e-7).log(), targs, reduction='none')
-    if reference is not None: reference = probe_reference(det, reference, target, score, target_layer, bs)
+    offsets = None
+    if reference is not None:  # the reference's maps and these place their cells alike: measured once, on the reference images
+        ref_src = _reference_images(det, reference)
+        offsets = probe_offsets(det.model, ref_src)
+        reference = probe_reference(det, ref_src, target, score, target_layer, bs, offsets)
     interp = cls(det.model, src, probs, targs, losses, method, target_layer, target, score, bs, cam_kwargs, reference, reference_floor)
+    interp.cam_offset = offsets if offsets is not None else interp.cam_offset
     interp.errors = errors
     return interp
 
-def probe_reference(det, # a loaded probe `Detector`
-                    items, # reference images (Clean ones): PIL images, paths, a folder, a CSV or a glob
-                    target: str | int = 'artifact', score: str = 'logodds', levels: Sequence[int] | None = None, bs: int = 16) -> torch.Tensor:
-    "Mean and standard deviation (2, H, W) of a probe's raw maps on `items`: what every image's map shares (border padding, framing) and how much it varies there."
+def _reference_images(det, items) -> DetectorImages:
+    "The reference `items` (PIL images, paths, a folder, a CSV, a glob or a `DetectorImages`) as `DetectorImages` of `det`."
+    if isinstance(items, DetectorImages): return items
     images, names, _, errors = _open_items(items)
     if not images: raise ValueError(f"no readable reference images ({len(errors)} unreadable)")
-    src = DetectorImages(det, images, names)
-    interp = GradCAMInterpretation(det.model, src, torch.full((len(images), len(VOCAB)), 1 / len(VOCAB)), target=target,
+    return DetectorImages(det, images, names)
+
+def probe_reference(det, # a loaded probe `Detector`
+                    items, # reference images (Clean ones): PIL images, paths, a folder, a CSV, a glob or `DetectorImages`
+                    target: str | int = 'artifact', score: str = 'logodds', levels: Sequence[int] | None = None, bs: int = 16,
+                    offsets: torch.Tensor | None = None, # cell offsets (`probe_offsets`) of the maps it is compared with; None: measured on `items`
+                   ) -> torch.Tensor:
+    "Mean and standard deviation (2, H, W) of a probe's raw maps on `items`: what every image's map shares (border padding, framing) and how much it varies there."
+    src = _reference_images(det, items)
+    interp = GradCAMInterpretation(det.model, src, torch.full((len(src), len(VOCAB)), 1 / len(VOCAB)), target=target,
                                    score=score, target_layer=levels, bs=bs)
-    raw = interp.raw_probe_maps(list(range(len(images))))
+    interp.cam_offset = offsets
+    raw = interp.raw_probe_maps(list(range(len(src))))
     return torch.stack([raw.mean(0), raw.std(0, correction=0 if len(raw) == 1 else 1)])
 
 # %% ../nbs/10_interpret.ipynb #93440add

