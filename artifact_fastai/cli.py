@@ -316,7 +316,7 @@ SHARED_OPTIONS = {  # options of several subcommands: `add_argument` keywords a 
     'image_col': dict(help='image column (detected when omitted)'),
     'label_col': dict(help='label column (detected when omitted)'),
     'label_pattern': dict(help='regex reading the label from file names (first group or group "label"; default: last "_" field)'),
-    'group_col': dict(help='column of groups kept in one split, e.g. prompt (default: a "group" column, if any)'),
+    'group_col': dict(help='column of groups kept in one split (default: a "group" column, else a "prompt" column, if any)'),
     'layout': dict(choices=('csv', 'folders'), help='which layout to read when a root holds CSVs and folders that disagree'),
     'threshold_method': dict(choices=THRESHOLD_METHODS, default='max_f1', help='how the threshold is chosen on val (default max_f1)'),
 }

@@ -75,7 +75,8 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
 # %% ../nbs/01_data.ipynb #2765106a
 IMAGE_COLUMNS = ('image', 'path', 'file', 'filename', 'filepath', 'file_path', 'image_path', 'img', 'img_path', 'name')
 LABEL_COLUMNS = ('label', 'target', 'class', 'labels', 'y', 'is_clean', 'category')
-GROUP_COLUMNS = ('group',)  # a CSV column of this name (any case) holds groups that must stay in one split
+GROUP_COLUMNS = ('group', 'prompt')  # the first CSV column of these names (any case) holds groups that must stay in one split
+# (images generated from one prompt are near-copies of each other: a `prompt` column groups them)
 SPLIT_FILES = {'train': ('train.csv',), 'val': ('val.csv', 'valid.csv', 'validation.csv'), 'test': ('test.csv',)}
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp')  # files the folder layouts read
 CLASS_NAMES = {'artifact': ARTIFACT, 'clean': CLEAN, '0': ARTIFACT, '1': CLEAN, 'fake': ARTIFACT, 'real': CLEAN}
@@ -103,7 +104,7 @@ def read_csv_split(csv: str | Path,  # CSV file with an image-path and a label c
                    split: str,  # split name given to every row
                    image_col: str | None = None,  # image-path column (detected when None)
                    label_col: str | None = None,  # label column (detected when None)
-                   group_col: str | None = None,  # column of groups kept in one split (None: a `group` column, if any)
+                   group_col: str | None = None,  # column of groups kept in one split (None: a `group`, else a `prompt` column, if any)
                   ) -> pd.DataFrame:
     "Read one CSV of (image, label) rows as the standard table for `split`, with a `group` column when it has groups."
     csv = Path(csv)
@@ -382,7 +383,8 @@ def _make_splits(df: pd.DataFrame, found: DataLayout, seed: int, valid_pct: floa
         df.loc[df.index[train[part == 'val']], 'split'] = 'val'
         notes.append(f"no val/ folder: validation = {valid_pct:.0%} of train/, stratified by class, seed {seed}")
     if groups is not None:
-        where = f"column {group_col or 'group'!r}" if found.kind.endswith('csv') else "the `group` of label_pattern"
+        named = repr(group_col) if group_col else ' or '.join(map(repr, GROUP_COLUMNS))  # the first of GROUP_COLUMNS found
+        where = f"column {named}" if found.kind.endswith('csv') else "the `group` of label_pattern"
         kept = 'each kept in one split' if notes else 'check_dataset reports any group in two splits'
         notes.append(f"{len(set(groups[groups != '']))} groups from {where}, {kept}")
     return notes
@@ -575,7 +577,7 @@ def fold_splits(df: pd.DataFrame,  # split table (from `read_splits`)
                 fold: int = 0,  # the fold that becomes the test split
                 seed: int = 0,  # seed of the folds and of the validation split
                 valid_pct: float = 0.15,  # validation share of all rows, taken from the other folds
-                group_col: str | None = None,  # column of groups kept in one split (None: a `group` column, if any)
+                group_col: str | None = None,  # column of groups kept in one split (None: a `group`, else a `prompt` column, if any)
                ) -> pd.DataFrame:
     "Copy of split table `df` with fold `fold` of a stratified `n_folds`-fold split as 'test' and a stratified 'val' from the rest."
     from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold

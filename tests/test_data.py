@@ -358,6 +358,8 @@ def test_grouped_split_keeps_groups_whole_and_proportions(tmp_path):
     frac = df.split.value_counts(normalize=True)
     assert abs(frac['train'] - 0.7) < 0.05 and abs(frac['val'] - 0.15) < 0.05 and abs(frac['test'] - 0.15) < 0.05, frac
     assert list(df.split) == list(read_splits(tmp_path, group_col='prompt', seed=3).split)
+    assert list(read_splits(tmp_path, seed=3).split) == list(df.split)        # a `prompt` column is used by itself
+    raw.rename(columns={'prompt': 'source'}).to_csv(tmp_path/'labels.csv', index=False)
     plain = read_splits(tmp_path, seed=3).assign(group=raw.prompt)
     assert plain.groupby('group').split.nunique().max() > 1                     # without groups, groups are cut
     raw.rename(columns={'prompt': 'Group'}).to_csv(tmp_path/'labels.csv', index=False)
