@@ -21,7 +21,7 @@ from .metrics import (Evaluation, ReportTable, REPORT_COLUMNS, Threshold, binary
 
 # %% auto #0
 __all__ = ['ModelResult', 'figure_png', 'roc_pr_figure', 'confusion_figure', 'image_grid', 'markdown_table', 'Report',
-           'data_summary', 'metrics_frame', 'coverage_frame', 'build_report']
+           'group_summary', 'data_summary', 'metrics_frame', 'coverage_frame', 'build_report']
 
 # %% ../nbs/11_report.ipynb #fd8959b6
 @dataclass
@@ -235,6 +235,12 @@ def _report_save(self: Report, folder) -> dict:
 Report.to_markdown, Report.to_html, Report.save = _report_to_markdown, _report_to_html, _report_save
 
 # %% ../nbs/11_report.ipynb #cd82968d
+def group_summary(df: pd.DataFrame) -> str:
+    "How the groups of a split table (column `group`, images of one prompt or source) lie across its splits."
+    g = df[df['group'].fillna('') != '']
+    split_in_two = int((g.groupby('group').split.nunique() > 1).sum())
+    return f"{g.group.nunique()} groups (images of one prompt or source), " + (f"{split_in_two} of them in two splits" if split_in_two else "each in one split")
+
 def data_summary(df: pd.DataFrame, name: str | None = None) -> tuple[str, pd.DataFrame]:
     "A sentence on the data root and where its split comes from, and image counts per split and class."
     root = name or str(df.attrs.get('root', '?'))
@@ -246,6 +252,7 @@ def data_summary(df: pd.DataFrame, name: str | None = None) -> tuple[str, pd.Dat
     table = pd.DataFrame({'split': counts.index, 'Artifact': counts[ARTIFACT].values, 'Clean': counts[CLEAN].values})
     table['total'] = table.Artifact + table.Clean
     table['% Artifact'] = (100 * table.Artifact / table.total.clip(lower=1)).round(1)
+    if 'group' in df and (df['group'].fillna('') != '').any(): how += '; ' + group_summary(df)
     sentence = (f"Data: `{root}` ({len(df)} images after checks), split by {how}. "
                 f"Labels: Clean = 1, Artifact = 0; Artifact is the positive class of every metric.")
     return sentence, table
