@@ -32,11 +32,12 @@ from .report import ModelResult, build_report, image_grid, markdown_table
 from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe, train_recipe_detector
 
 # %% auto #0
-__all__ = ['POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member', 'probe_member', 'tiled_member',
-           'train_anomaly', 'train_clip', 'anomaly_member', 'clip_member', 'train_members', 'member_scores',
-           'fit_ensembles', 'model_results', 'table_categories', 'category_recall_table', 'best_cam_members',
-           'clean_reference', 'pointing_score', 'gradcam_grids', 'tile_grid', 'ExperimentResult', 'pointing_note',
-           'short_table', 'experiment_notes', 'run_experiment', 'demo_data', 'demo_members', 'run_demo']
+__all__ = ['POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_FINETUNE_EPOCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member',
+           'probe_member', 'tiled_member', 'train_anomaly', 'train_clip', 'anomaly_member', 'clip_member',
+           'train_members', 'member_scores', 'fit_ensembles', 'model_results', 'table_categories',
+           'category_recall_table', 'best_cam_members', 'clean_reference', 'pointing_score', 'gradcam_grids',
+           'tile_grid', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes', 'run_experiment',
+           'demo_data', 'demo_members', 'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -330,6 +331,7 @@ def run_experiment(data,                           # data root (any layout `data
 # %% ../nbs/15a_experiment.ipynb #424921a1
 DEMO_ARCHS = ('efficientnet_lite0', 'resnet18', 'convnext_atto')
 
+DEMO_FINETUNE_EPOCHS = 10  # epochs of the pretrained classifiers on the synthetic set, at its native 160 px: Lite0 val AUC 0.747 (128 px, 6 epochs) -> 0.777 (160, 6) -> 0.859 (160, 10); bench/README.md, session 10
 DEMO_STRENGTH = (0.6, 1.0)  # defect strength range of the demo's synthetic set (bench/README: the probe reaches test AUC 0.94 on it)
 
 def demo_data(dest: str | Path = 'demo_data/synthetic', n: int = 600, size: int = 160, seed: int = 0,
@@ -343,12 +345,14 @@ def demo_data(dest: str | Path = 'demo_data/synthetic', n: int = 600, size: int 
     return dest
 
 def demo_members(archs=DEMO_ARCHS, size: int = 64, epochs: int = 6, bs: int = 32, seed: int = 0, roi: bool = True,
-                 quiet: bool = True, probe_size: int | None = None, large: bool = False) -> list[Member]:
+                 quiet: bool = True, probe_size: int | None = None, large: bool = False,
+                 finetune: tuple[int, int] | None = None, # (px, epochs) of the full-frame classifiers with offline ImageNet weights; None: `size`, `epochs`
+                ) -> list[Member]:
     "The demo's members: the probe (and with `large` images the tiled recipe), each of `archs` (and `archs[0]` on face crops), the anomaly autoencoder, a CLIP probe."
     # every demo image has one size: the probe's blur/JPEG and rescaled training copies (for inputs of mixed sizes, issue 18)
     # would double its training time for nothing, so the demo's probe trains without them (6-minute budget, issue 19)
     members = [probe_member(probe_size, seed, quiet, copies=())] + ([tiled_member(seed, quiet)] if large else [])
-    members += [classifier_member(a, size, epochs, bs, False, seed, quiet) for a in archs]
+    members += [classifier_member(a, *(finetune if finetune and lite_checkpoint(a) else (size, epochs)), bs, False, seed, quiet) for a in archs]
     if roi and archs: members.append(classifier_member(archs[0], size, epochs, bs, True, seed, quiet))
     return members + [anomaly_member(size, 2 * epochs, bs, seed, quiet), clip_member(max(1, epochs // 3), bs, seed, quiet)]
 
@@ -360,17 +364,21 @@ def run_demo(data=None,                      # data root (any layout `read_split
              size: int | None = None, epochs: int = 6, bs: int = 32,  # classifiers' input size (None: min(128, img_size) synthetic, 128 --data), epochs, batch
              archs=DEMO_ARCHS, roi: bool = True,  # timm architectures; also train archs[0] on face crops
              gradcam: bool = True, seed: int = 0, n_boot: int = 1000, drop_bad: bool = True, quiet: bool = False,
-             read_options: dict | None = None) -> dict:  # how to read `data` (`read_splits` options: label_pattern, group_col, layout)
+             read_options: dict | None = None,  # how to read `data` (`read_splits` options: label_pattern, group_col, layout)
+             finetune_epochs: int | None = None,  # epochs of the full-frame classifiers with offline ImageNet weights (None: `DEMO_FINETUNE_EPOCHS` at the native size on the synthetic set, `epochs` with `data`)
+            ) -> dict:
     "The main job: `run_experiment` with the demo's members on `data` (or the synthetic set); returns the report paths."
     t0, times = time.perf_counter(), {}
-    size = size or (min(128, img_size) if data is None else 128)
+    explicit_size, size = size, size or (min(128, img_size) if data is None else 128)
     with _step('demo data', times, quiet): root = Path(data) if data is not None else demo_data(n=n, size=img_size, seed=seed)
     what = (f"synthetic portrait-style data (`synth.make_synthetic_dataset`, {n} images of {img_size} px, 3 Artifact : 7 Clean, "
             f"defect strength {DEMO_STRENGTH}, seed {seed})"
             if data is None else f"the data root `{root}`")
     large = data is not None and median_image_side(read_splits(root, seed=seed, **(read_options or {}))) >= LARGE_IMAGE_SIDE
     if large and not quiet: print(f"images are large (median short side >= {LARGE_IMAGE_SIDE} px): the 'tiled' recipe is a member too", file=sys.stderr)
-    members = demo_members(archs, size, epochs, bs, seed, roi, quiet, probe_size=img_size if data is None else None, large=large)  # the probe reads native pixels
+    finetune = (size, finetune_epochs or epochs) if data is not None else (img_size if explicit_size is None else size, finetune_epochs or DEMO_FINETUNE_EPOCHS)
+    members = demo_members(archs, size, epochs, bs, seed, roi, quiet, probe_size=img_size if data is None else None, large=large,
+                           finetune=finetune)  # the probe (and on the synthetic set the pretrained classifiers) read native pixels
     res = run_experiment(root, members, out, models, notes=[f"Job: `artifact-fastai demo` on {what}."], seed=seed, n_boot=n_boot,
                          drop_bad=drop_bad, gradcam=gradcam, quiet=quiet, times=times, read_options=read_options,
                          title='artifact_fastai demo: ' + ('synthetic data' if data is None else Path(data).name))
