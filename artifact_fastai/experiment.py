@@ -370,14 +370,15 @@ def run_demo(data=None,                      # data root (any layout `read_split
             ) -> dict:
     "The main job: `run_experiment` with the demo's members on `data` (or the synthetic set); returns the report paths."
     t0, times = time.perf_counter(), {}
-    explicit_size, size = size, size or (min(128, img_size) if data is None else 128)
+    synthetic, default_size = data is None, (min(128, img_size) if data is None else 128)
+    finetune = (size or (img_size if synthetic else default_size), finetune_epochs or (DEMO_FINETUNE_EPOCHS if synthetic else epochs))
+    size = size or default_size
     with _step('demo data', times, quiet): root = Path(data) if data is not None else demo_data(n=n, size=img_size, seed=seed)
     what = (f"synthetic portrait-style data (`synth.make_synthetic_dataset`, {n} images of {img_size} px, 3 Artifact : 7 Clean, "
             f"defect strength {DEMO_STRENGTH}, seed {seed})"
             if data is None else f"the data root `{root}`")
     large = data is not None and median_image_side(read_splits(root, seed=seed, **(read_options or {}))) >= LARGE_IMAGE_SIDE
     if large and not quiet: print(f"images are large (median short side >= {LARGE_IMAGE_SIDE} px): the 'tiled' recipe is a member too", file=sys.stderr)
-    finetune = (size, finetune_epochs or epochs) if data is not None else (img_size if explicit_size is None else size, finetune_epochs or DEMO_FINETUNE_EPOCHS)
     members = demo_members(archs, size, epochs, bs, seed, roi, quiet, probe_size=img_size if data is None else None, large=large,
                            finetune=finetune)  # the probe (and on the synthetic set the pretrained classifiers) read native pixels
     res = run_experiment(root, members, out, models, notes=[f"Job: `artifact-fastai demo` on {what}."], seed=seed, n_boot=n_boot,
