@@ -1,4 +1,4 @@
-"Scratch (session 11, issue 19): a demo probe (product features: level means, stds, stride-16 correlations) whose head is refitted on cached features (`pool_cache.py`, `copies_cache.py`), saved for `pointing_one.py`. python bench/pointing_variants/make_probe.py OUT [copies=1] [rows=1] [wd=W] [epochs=E]  (env CACHE, SIZE, RESIZE as for the cache)"
+"Scratch (session 11, issue 19): a demo probe (product features: level means, stds, stride-16 correlations) whose head is refitted on cached features (`pool_cache.py`, `copies_cache.py`), saved for `pointing_one.py`. python bench/pointing_variants/make_probe.py OUT [copies=1] [rows=1] [wd=W] [epochs=E] [seeds=K]  (env CACHE, SIZE, RESIZE as for the cache)"
 import os, sys, warnings; warnings.filterwarnings('ignore')
 from pathlib import Path
 import numpy as np, torch
@@ -17,8 +17,10 @@ if opts.get('rows'):  # each view its own training row (evaluation: the view ave
     Xtr, ytr = np.concatenate([Xr[:nd][sp == 'train'], Xr[nd:][sp == 'train']]), np.concatenate([ytr, ytr])
 if opts.get('copies'):
     c = np.load(CACHE/'copies_blur_jpeg_rescale.npz'); Xtr, ytr = np.concatenate([Xtr, c['X']]), np.concatenate([ytr, c['y']])
-head = fit_fused_head(Xtr, ytr, X[sp == 'val'], y[sp == 'val'], feature_blocks(model), epochs=int(opts.get('epochs', 30)),
-                      lr=1e-3, wd=float(opts.get('wd', 0.5)), seed=0)
+fit = lambda seed: fit_fused_head(Xtr, ytr, X[sp == 'val'], y[sp == 'val'], feature_blocks(model), epochs=int(opts.get('epochs', 30)),
+                                  lr=1e-3, wd=float(opts.get('wd', 0.5)), seed=seed)
+heads = [fit(s) for s in range(int(opts.get('seeds', 1)))]  # seeds=K: the mean of K heads (same standardisation; linear, so the mean of their logits)
+head = {**heads[0], 'weight': torch.stack([h['weight'] for h in heads]).mean(0), 'bias': torch.stack([h['bias'] for h in heads]).mean(0)}
 set_head(model, head)
 m, t = probe_metrics({s: (X[sp == s], y[sp == s]) for s in ('train', 'val', 'test')}, head)
 dls = probe_dataloaders(Path(d['root']), size=int(os.environ.get('SIZE', 160)), bs=32, resize=os.environ.get('RESIZE', 'native'), seed=0, check=False)  # as the cache
