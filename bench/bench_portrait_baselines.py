@@ -38,23 +38,21 @@ def fold_metrics(y, p, tr, va, te) -> dict:
                 rec_p85=mp['recall'], prec_p85=mp['precision']), p[te] >= ta
 
 
-def plain_fastai_proba(df: pd.DataFrame, root: str, tr, va, size: int = 224, seed: int = 0) -> tuple[np.ndarray, float]:
-    "P(Artifact) of every row after plain fastai training on rows `tr` (val `va`), and the training seconds."
+def plain_fastai_proba(df: pd.DataFrame, root: str, tr, va, size: int = 224, seed: int = 0) -> np.ndarray:
+    "P(Artifact) of every row after plain fastai training on rows `tr` (val `va`)."
     from fastai.torch_core import set_seed
     set_seed(seed, reproducible=True)
     d = df.iloc[np.concatenate([tr, va])][['path', 'label']].copy()
     d['label'] = d.label.map({0: 'Artifact', 1: 'Clean'}); d['is_valid'] = [False] * len(tr) + [True] * len(va)
     dls = ImageDataLoaders.from_df(d, root, fn_col='path', label_col='label', valid_col='is_valid',
                                    item_tfms=Resize(size, method='squish'), bs=16, num_workers=0, seed=seed)
+    assert list(dls.vocab) == ['Artifact', 'Clean'], dls.vocab   # class 0 = Artifact, as the product's VOCAB
     weights, _ = resolve_pretrained('efficientnet_lite0')
     learn = vision_learner(dls, 'efficientnet_lite0', pretrained=True, loss_func=CrossEntropyLossFlat(),
                            pretrained_cfg_overlay={'state_dict': weights})
-    t0 = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fine_tune(3)
-    train_s = time.perf_counter() - t0
-    assert list(dls.vocab) == ['Artifact', 'Clean'], dls.vocab
     with learn.no_bar(): probs, _ = learn.get_preds(dl=dls.test_dl(df.path.map(lambda p: f'{root}/{p}').tolist()))
-    return probs[:, ARTIFACT].numpy().astype(np.float64), train_s
+    return probs[:, ARTIFACT].numpy().astype(np.float64)
 
 
 def probe_table_features(df: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, list[slice], float]:
@@ -66,12 +64,12 @@ def probe_table_features(df: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, l
 
 
 def run_model(name, df, root, y, cats, folds, size: int = 224):
-    "Per-fold rows, pooled out-of-fold P(Artifact), pooled max-accuracy calls, mean fit seconds, extract seconds."
+    "Per-fold rows, pooled out-of-fold P(Artifact), pooled max-accuracy calls, mean seconds per fold (fit + scoring all rows), extract seconds."
     rows, P, called, fit_s, extract_s = [], np.zeros(len(y)), np.zeros(len(y), bool), [], 0.0
     if name == 'probe': X, blocks, extract_s = probe_table_features(df)
     for k, (tr, va, te) in enumerate(folds):
         t0 = time.perf_counter()
-        if name == 'plain': p, _ = plain_fastai_proba(df, root, tr, va, size)
+        if name == 'plain': p = plain_fastai_proba(df, root, tr, va, size)
         else: p = head_proba(fit_fused_head(X[tr], y[tr], X[va], y[va], blocks, epochs=30, lr=1e-3, wd=0.5), X)
         fit_s.append(time.perf_counter() - t0)
         r, c = fold_metrics(y, p, tr, va, te); rows.append(r); P[te] = p[te]; called[te] = c
