@@ -87,18 +87,21 @@ def recall_at_precision(y_art, p, precision=0.85) -> float:
     prec, rec, _ = precision_recall_curve(y_art, p)
     return float(rec[prec >= precision].max()) if (prec >= precision).any() else 0.0
 
+def fold_metrics(y, p, va, te) -> tuple[dict, np.ndarray]:
+    "One fold's test metrics of P(Artifact) `p` at the val-chosen max-accuracy and target-precision 0.85 thresholds, and its max-accuracy calls."
+    ta = choose_threshold(y[va], p[va], 'max_accuracy')
+    with np.errstate(all='ignore'): tp = choose_threshold(y[va], p[va], 'target_precision', target_precision=0.85)
+    m, mp = binary_metrics(y[te], p[te], ta), binary_metrics(y[te], p[te], tp)
+    return dict(auc=m['auc'], ap=m['ap'], accuracy=m['accuracy'], balanced_accuracy=m['balanced_accuracy'],
+                rec_p85=mp['recall'], prec_p85=mp['precision']), p[te] >= ta
+
 def evaluate_variant(feats, T, y, cats, folds, s: TiledSettings) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, float]:
     "Per-fold test metrics, pooled out-of-fold P(Artifact), pooled max-accuracy decisions, mean head-fit seconds."
     rows, P, called, fit_s = [], np.zeros(len(y)), np.zeros(len(y), bool), []
     for tr, va, te in folds:
         t0 = time.perf_counter(); heads = fit_member_heads(feats, T, tr, va, s); fit_s.append(time.perf_counter() - t0)
         p = sigmoid(heads_logits(heads, feats, fusion=s.fusion)[:, 0]); P[te] = p[te]
-        ta = choose_threshold(y[va], p[va], 'max_accuracy')
-        with np.errstate(all='ignore'): tp = choose_threshold(y[va], p[va], 'target_precision', target_precision=0.85)
-        m, mp = binary_metrics(y[te], p[te], ta), binary_metrics(y[te], p[te], tp)
-        called[te] = p[te] >= ta
-        rows.append(dict(auc=m['auc'], ap=m['ap'], accuracy=m['accuracy'], balanced_accuracy=m['balanced_accuracy'],
-                         rec_p85=mp['recall'], prec_p85=mp['precision']))
+        r, called[te] = fold_metrics(y, p, va, te); rows.append(r)
     return pd.DataFrame(rows), P, called, float(np.mean(fit_s))
 
 def predict_speed(members, files, n=24, bs=4) -> tuple[float, float]:

@@ -19,23 +19,13 @@ import numpy as np, pandas as pd, torch
 from fastai.vision.all import ImageDataLoaders, Resize, vision_learner, CrossEntropyLossFlat
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_portrait import group_folds, summary_row, markdown
+from bench_portrait import group_folds, fold_metrics, summary_row, markdown
 from artifact_fastai.core import ARTIFACT
 from artifact_fastai.data import check_dataset, read_splits
 from artifact_fastai.learner import resolve_pretrained
-from artifact_fastai.metrics import binary_metrics, choose_threshold
 from artifact_fastai.probe import (PROBE_ARCHS, feature_probe, probe_dataloaders, table_features, feature_blocks,
                                    fit_fused_head, head_proba)
 from artifact_fastai.tiles import read_categories
-
-
-def fold_metrics(y, p, tr, va, te) -> dict:
-    "bench_portrait's per-fold columns for P(Artifact) `p`: max-accuracy and target-precision 0.85 thresholds chosen on val."
-    ta = choose_threshold(y[va], p[va], 'max_accuracy')
-    with np.errstate(all='ignore'): tp = choose_threshold(y[va], p[va], 'target_precision', target_precision=0.85)
-    m, mp = binary_metrics(y[te], p[te], ta), binary_metrics(y[te], p[te], tp)
-    return dict(auc=m['auc'], ap=m['ap'], accuracy=m['accuracy'], balanced_accuracy=m['balanced_accuracy'],
-                rec_p85=mp['recall'], prec_p85=mp['precision']), p[te] >= ta
 
 
 def plain_fastai_proba(df: pd.DataFrame, root: str, tr, va, size: int = 224, seed: int = 0) -> np.ndarray:
@@ -72,7 +62,7 @@ def run_model(name, df, root, y, cats, folds, size: int = 224):
         if name == 'plain': p = plain_fastai_proba(df, root, tr, va, size)
         else: p = head_proba(fit_fused_head(X[tr], y[tr], X[va], y[va], blocks, epochs=30, lr=1e-3, wd=0.5), X)
         fit_s.append(time.perf_counter() - t0)
-        r, c = fold_metrics(y, p, tr, va, te); rows.append(r); P[te] = p[te]; called[te] = c
+        r, c = fold_metrics(y, p, va, te); rows.append(r); P[te] = p[te]; called[te] = c
         print(f"{name} fold {k}: AUC {r['auc']:.3f} AP {r['ap']:.3f} ({fit_s[-1]:.0f} s)", flush=True)
     return pd.DataFrame(rows), P, called, float(np.mean(fit_s)), extract_s
 

@@ -17,7 +17,7 @@ def lcn(x, s=8.0, gain=0.25):
     m = blur(x, s); d = x - m; sd = blur(d * d, s).sqrt()
     return (0.5 + gain * d / (sd + 0.03)).clamp(0, 1)
 def run(x):
-    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16): y = craft(((x - MEAN) / STD)[None] if x.dim() == 3 else (x - MEAN) / STD).float()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16): y = craft((x - MEAN) / STD).float()
     return y
 df = pd.read_csv(ROOT/'labels.csv'); df['text'] = df.categories.fillna('').str.contains('text')
 sel = pd.concat([df[df.text], df[~df.text].sample(int(sys.argv[1]), random_state=1)])
