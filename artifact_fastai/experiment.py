@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 from .core import seed_everything
 from .synth import make_synthetic_dataset, artifact_regions
 from .data import artifact_dataloaders, open_image, load_table, print_problems, read_splits, median_image_side, LARGE_IMAGE_SIDE
-from .metrics import Threshold, choose_threshold, category_recall
+from .metrics import Threshold, choose_threshold, category_recall, proportion_ci
 from .learner import save_detector, has_offline_weights
 from .clip import CLIPWeightsError, resolve_clip_weights, clip_config, clip_learner
 from .anomaly import anomaly_learner
@@ -226,7 +226,8 @@ def pointing_score(det, table, k: int = 40) -> dict | None:
     interp.heatmaps()  # in batches
     pg, near = pointing_game(interp, boxes), pointing_game(interp, boxes, tolerance=POINTING_TOLERANCE)
     by_kind = pg.assign(kind=boxes.kind.values).groupby('kind').hit.mean().round(2).to_dict()
-    return dict(hit_rate=float(pg.hit.mean()), chance=float(pg.chance.mean()), n=len(pg), method=interp.method,
+    return dict(hit_rate=float(pg.hit.mean()), hits=int(pg.hit.sum()), hit_interval=proportion_ci(int(pg.hit.sum()), len(pg)),
+                chance=float(pg.chance.mean()), n=len(pg), method=interp.method,
                 hit_rate_tolerance=float(near.hit.mean()), chance_tolerance=float(near.chance.mean()), by_kind=by_kind)
 
 def gradcam_grids(dets: dict, table, y_val, P_val, k: int = 8) -> dict:
@@ -275,11 +276,13 @@ def pointing_note(pointing: dict) -> str:
     "One sentence on the pointing game of `pointing['member']`."
     how = ('exact class activation map of the probe, scored per pixel against the maps of val Clean images' if pointing.get('method') == PROBE_CAM else 'GradCAM')
     kinds = ', '.join(f"{k} {v:.0%}" for k, v in sorted(pointing.get('by_kind', {}).items()))
+    lo_hi = pointing.get('hit_interval')
+    hits = f"{pointing['hits']} of {pointing['n']}, 95% interval {lo_hi[0]:.0%}-{lo_hi[1]:.0%}; " if lo_hi else ''
     near = (f"; within {POINTING_TOLERANCE} px of it: {pointing['hit_rate_tolerance']:.0%}, chance {pointing['chance_tolerance']:.0%}"
             if 'hit_rate_tolerance' in pointing else '')
     return (f"Where the model looks: the heatmap peak ({how}) of `{pointing['member']}` ({pointing.get('kind', 'classifier')}, the best "
             f"full-frame member with heatmaps on val) falls inside the known defect box on {pointing['hit_rate']:.0%} of {pointing['n']} "
-            f"test Artifact images (pointing game; a random point would hit {pointing['chance']:.0%}{near})"
+            f"test Artifact images ({hits}pointing game; a random point would hit {pointing['chance']:.0%}{near})"
             + (f". Hits by kind: {kinds}." if kinds else "."))
 
 def short_table(table: pd.DataFrame) -> str:

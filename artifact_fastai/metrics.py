@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from sklearn.metrics import (accuracy_score, precision_score, recall_score, f1_score, roc_auc_score, roc_curve,
                              average_precision_score, balanced_accuracy_score, matthews_corrcoef, confusion_matrix)
 
@@ -21,8 +22,8 @@ from .core import ARTIFACT, CLEAN, VOCAB, file_hash
 # %% auto #0
 __all__ = ['THRESHOLD_METHODS', 'METRIC_NAMES', 'SPLIT_METRIC_KEYS', 'REPORT_COLUMNS', 'check_scores', 'predict_labels',
            'Threshold', 'choose_threshold', 'binary_metrics', 'confusion_frame', 'split_metrics', 'category_recall',
-           'bootstrap_metrics', 'bootstrap_ci', 'Evaluation', 'evaluate', 'evaluate_with_val_threshold', 'find_leaks',
-           'ReportTable']
+           'bootstrap_metrics', 'bootstrap_ci', 'proportion_ci', 'Evaluation', 'evaluate',
+           'evaluate_with_val_threshold', 'find_leaks', 'ReportTable']
 
 # %% ../nbs/08_metrics.ipynb #09081718
 def check_scores(y, p_artifact) -> tuple[np.ndarray, np.ndarray]:
@@ -225,6 +226,14 @@ def bootstrap_ci(y, p_artifact, threshold: float, n_boot: int = 1000, level: flo
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # all-NaN columns (single-class split) stay NaN
         return {k: (float(np.nanpercentile(reps[k], a)), float(np.nanpercentile(reps[k], 100 - a))) for k in METRIC_NAMES}
+
+# %% ../nbs/08_metrics.ipynb #8d1b2c39
+def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    "Wilson score interval `(low, high)` of the proportion `k / n` at confidence `level`."
+    if not 0 <= k <= n or n < 1: raise ValueError(f"proportion_ci needs 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    z = float(norm.ppf(0.5 + level / 2)); p, z2n = k / n, z * z / n
+    centre, half = (p + z2n / 2) / (1 + z2n), z / (1 + z2n) * math.sqrt(p * (1 - p) / n + z2n / (4 * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 # %% ../nbs/08_metrics.ipynb #fcb80391
 @dataclass

@@ -294,7 +294,7 @@ def test_miniature_demo_writes_report_models_and_ensembles(tmp_path, monkeypatch
     out = capsys.readouterr().out  # the terminal ends with the short table and the pointing game (issue 19)
     assert '| model | auc | ap | recall | precision | threshold |' in out and '| ensemble_selective |' in out
     best = re.search(r'the heatmap peak \((.*?)\) of `(\w+)` \((\w+), the best full-frame member', out)  # the probe or the CNN (val AUC)
-    assert best and best.group(2) in ('feature_probe', 'resnet18') and 'known defect box on' in out, out
+    assert best and best.group(2) in ('feature_probe', 'resnet18') and 'known defect box on' in out and '95% interval' in out, out
     assert best.group(3) == ('probe' if best.group(2) == 'feature_probe' else 'classifier')
     assert best.group(1).startswith('exact class activation map' if best.group(2) == 'feature_probe' else 'GradCAM')
     assert 'pointing game' in paths['md'].read_text() and 'within 15 px of it' in paths['md'].read_text()
