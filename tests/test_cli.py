@@ -447,3 +447,23 @@ def test_gradcam_reference_of_a_probe(model, tmp_path, monkeypatch):
         assert a - 4 <= px < a + 20 and b - 4 <= py < b + 20, (a, b, px, py)
     monkeypatch.undo()  # a classifier has no reference map: a usage error naming the kind
     assert main(['gradcam', str(model), str(imgs), '--reference', str(ref), '--out', str(tmp_path/'c'), '--quiet']) == EXIT_USAGE
+
+
+def test_demo_skips_weightless_archs_only_on_the_synthetic_set(tmp_path, monkeypatch):
+    "Synthetic demo: ResNet18 and ConvNeXt-atto without offline weights are skipped with the reason; with --data, or named, they train."
+    import artifact_fastai.experiment as ex
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv('HF_HUB_CACHE', str(tmp_path/'hub')); monkeypatch.setenv('TORCH_HOME', str(tmp_path/'torch'))  # no cached weights
+    class Stop(Exception): pass
+    def outcome(m):  # 'skipped' when the member declines, 'trains' when it goes on to train (and fails here on no table)
+        try: return 'skipped' if m.train(None, tmp_path/'m'/m.name) == ex.NO_WEIGHTS_SKIP else 'other'
+        except Exception: return 'trains'
+    def fake_run(root, members, *a, **k):
+        seen.append({m.name: outcome(m) for m in members if m.name in ('efficientnet_lite0', 'resnet18', 'convnext_atto')}); raise Stop
+    monkeypatch.setattr(ex, 'run_experiment', fake_run)
+    seen = []
+    for kw in (dict(), dict(data='demo_data/synthetic'), dict(archs=('resnet18',))):
+        with pytest.raises(Stop): ex.run_demo(n=20, img_size=32, quiet=True, **kw)
+    assert seen == [{'efficientnet_lite0': 'trains', 'resnet18': 'skipped', 'convnext_atto': 'skipped'},
+                    {'efficientnet_lite0': 'trains', 'resnet18': 'trains', 'convnext_atto': 'trains'},
+                    {'resnet18': 'trains'}]
