@@ -36,8 +36,8 @@ __all__ = ['NO_WEIGHTS_SKIP', 'POINTING_TOLERANCE', 'DEMO_ARCHS', 'DEMO_FINETUNE
            'Member', 'classifier_member', 'probe_member', 'tiled_member', 'train_anomaly', 'train_clip',
            'anomaly_member', 'clip_member', 'train_members', 'member_scores', 'fit_ensembles', 'model_results',
            'table_categories', 'category_recall_table', 'best_cam_members', 'clean_reference', 'pointing_score',
-           'gradcam_grids', 'tile_grid', 'ExperimentResult', 'pointing_note', 'short_table', 'experiment_notes',
-           'run_experiment', 'demo_data', 'demo_members', 'run_demo']
+           'gradcam_grids', 'tile_grid', 'ExperimentResult', 'pointing_note', 'short_table', 'grouped_skips',
+           'experiment_notes', 'run_experiment', 'demo_data', 'demo_members', 'run_demo']
 
 # %% ../nbs/15a_experiment.ipynb #cf044e44
 @dataclass
@@ -47,9 +47,9 @@ class Member:
     train: Callable  # train(table, out): train on the checked split table, save the model folder into `out`
     note: str = ''   # how it is trained, for the report
 
-NO_WEIGHTS_SKIP = ("skipped: no offline ImageNet weights, and from random initialisation it learns nothing in the demo's "
-                   "few epochs (ResNet18 and ConvNeXt-atto reached test AUC 0.545 and 0.479 on the synthetic set, bench/README.md); "
-                   "put its timm weights in the Hugging Face cache, or name it in `--archs` to train it anyway")
+NO_WEIGHTS_SKIP = ("skipped: no offline ImageNet weights; from random initialisation these architectures learned nothing in "
+                   "the demo's few epochs (test AUC 0.545 for ResNet18, 0.479 for ConvNeXt-atto on the synthetic set, "
+                   "bench/README.md). To train one anyway, put its timm weights in the Hugging Face cache or name it in `--archs`")
 
 def classifier_member(arch: str, size: int = 128, epochs: int = 6, bs: int = 32, roi: bool = False, seed: int = 0,
                       quiet: bool = True, require_weights: bool = False, # skip (and say why) when `arch` has no offline ImageNet weights
@@ -290,6 +290,12 @@ def short_table(table: pd.DataFrame) -> str:
     cols = [c for c in ('model', 'auc', 'ap', 'recall', 'precision', 'threshold') if c in table]
     return markdown_table(table[cols].sort_values('auc', ascending=False), 3)
 
+def grouped_skips(skipped: Sequence[str]) -> list[str]:
+    "Notes of `train_members` ('`name` reason') with one reason given once: '`a`, `b` reason'."
+    by_reason = {}
+    for note in skipped: name, _, reason = note.partition(' '); by_reason.setdefault(reason, []).append(name)
+    return [f"{', '.join(names)} {reason}" for reason, names in by_reason.items()]
+
 def experiment_notes(members, trained, skipped, dets, models, times, total, load) -> list:
     "Paragraphs on how the experiment ran: members, ensembles, skipped members, face crops, timings."
     how = '; '.join(f"`{m.name}`: {m.note}" for m in members if m.name in trained and m.note)
@@ -297,7 +303,7 @@ def experiment_notes(members, trained, skipped, dets, models, times, total, load
              f"by Caruana forward selection on val AUC and answers Unsure on the ~10% of images where its members disagree "
              f"most (tau set on val). `_roi` models crop each image to its main face first (MediaPipe, whole image when no "
              f"face is found). Models are saved under `{models}/`."]
-    notes += [f"Not trained: {'; '.join(skipped)}."] if skipped else []
+    notes += [f"Not trained: {'; '.join(grouped_skips(skipped))}."] if skipped else []
     crops = [f"`{n}`: {d.roi.summary()}" for n, d in dets.items() if getattr(d, 'roi', None) is not None]
     notes += [f"Face crops while scoring val and test: {'; '.join(crops)}."] if crops else []
     notes.append(f"Timings ({os.cpu_count()} CPU cores, load average {load:.1f} at the start): "
