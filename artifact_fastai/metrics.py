@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import binomtest
 from sklearn.metrics import (accuracy_score, precision_score, recall_score, f1_score, roc_auc_score, roc_curve,
                              average_precision_score, balanced_accuracy_score, matthews_corrcoef, confusion_matrix)
 
@@ -229,11 +229,10 @@ def bootstrap_ci(y, p_artifact, threshold: float, n_boot: int = 1000, level: flo
 
 # %% ../nbs/08_metrics.ipynb #8d1b2c39
 def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    "Wilson score interval `(low, high)` of the proportion `k / n` at confidence `level`."
+    "Wilson score interval `(low, high)` of the proportion `k / n` at confidence `level` (scipy's `binomtest`)."
     if not 0 <= k <= n or n < 1: raise ValueError(f"proportion_ci needs 0 <= k <= n and n >= 1, got k={k}, n={n}")
-    z = float(norm.ppf(0.5 + level / 2)); p, z2n = k / n, z * z / n
-    centre, half = (p + z2n / 2) / (1 + z2n), z / (1 + z2n) * math.sqrt(p * (1 - p) / n + z2n / (4 * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    ci = binomtest(int(k), int(n)).proportion_ci(level, method='wilson')
+    return float(ci.low), float(ci.high)
 
 # %% ../nbs/08_metrics.ipynb #fcb80391
 @dataclass
